@@ -1,0 +1,61 @@
+"""Flasky, async: the book's social blogging app on Quart, async SQLAlchemy and Hypercorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Quart
+from quart_wtf import CSRFProtect
+
+from flasky.config import ROOT, load_config
+
+__all__ = ["create_app"]
+
+csrf = CSRFProtect()
+
+
+def _bootstrap_blueprint() -> Blueprint:
+    """Bootstrap 5's built files, served from the bootstrap-flask wheel (no CDN)."""
+    import flask_bootstrap
+
+    folder = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5"
+    return Blueprint("bootstrap", __name__, static_folder=str(folder), static_url_path="/static/bootstrap")
+
+
+def create_app(config_name: str | None = None) -> Quart:
+    settings = load_config(config_name)
+    app = Quart(
+        "flasky",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(settings)
+    app.config["FLASKY_CONFIG"] = settings.NAME
+
+    from flasky import db, errors, headers, login, production, ratelimit, templating
+
+    db.init_app(app)
+    login.init_app(app)
+    csrf.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    production.init_app(app)
+    headers.init_app(app)
+    ratelimit.init_app(app)
+
+    app.register_blueprint(_bootstrap_blueprint())
+
+    from flasky.main import main as main_blueprint
+
+    app.register_blueprint(main_blueprint)
+
+    from flasky.auth import auth as auth_blueprint
+
+    app.register_blueprint(auth_blueprint, url_prefix="/auth")
+
+    from flasky.api import api as api_blueprint
+
+    csrf.exempt(api_blueprint)
+    app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+
+    return app

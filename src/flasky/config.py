@@ -1,0 +1,193 @@
+"""Configuration read from the environment (SPEC §3), one class per config name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+# The repository root holds templates/, static/, alembic.ini and the dev database.
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET_KEY = "hard to guess string"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def async_database_url(url: str) -> str:
+    """Map the URLs people write to the async drivers (postgresql+asyncpg, sqlite+aiosqlite)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("postgresql+psycopg2://") or url.startswith("postgresql+psycopg://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def sqlite_url(filename: str) -> str:
+    return f"sqlite:///{ROOT / filename}"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (for example a production app without SECRET_KEY)."""
+
+
+class Config:
+    """Settings shared by every config; read when the app is created, not at import."""
+
+    NAME = "base"
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or DEFAULT_SECRET_KEY
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = env_int("MAIL_PORT", 587)
+        self.MAIL_USE_TLS = env_flag("MAIL_USE_TLS", True)
+        self.MAIL_USE_SSL = env_flag("MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_TIMEOUT = env_float("MAIL_TIMEOUT", 10.0)
+        # "smtp" when a server is configured, else "log" (dev) — testing overrides with "memory".
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if self.MAIL_SERVER else "log")
+        self.FLASKY_MAIL_SUBJECT_PREFIX = os.environ.get("FLASKY_MAIL_SUBJECT_PREFIX", "[Flasky]")
+        self.FLASKY_MAIL_SENDER = os.environ.get(
+            "FLASKY_MAIL_SENDER", "Flasky Admin <flasky@example.com>"
+        )
+        self.FLASKY_ADMIN = os.environ.get("FLASKY_ADMIN", "")
+        self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
+        self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
+        self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
+        self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
+        self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
+        self.SSL_REDIRECT = env_flag("SSL_REDIRECT", False)
+        # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+        self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
+        self.FLASKY_RATE_LIMITS = env_flag("FLASKY_RATE_LIMITS", False)
+        self.SQLALCHEMY_DATABASE_URL = async_database_url(self.database_url())
+        self.SQLALCHEMY_ECHO = env_flag("SQLALCHEMY_ECHO", False)
+        self.DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10)
+        self.DB_MAX_OVERFLOW = env_int("DB_MAX_OVERFLOW", 10)
+        self.DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0)
+        # Seconds to wait for a new database connection before answering 503.
+        self.DB_CONNECT_TIMEOUT = env_float("DB_CONNECT_TIMEOUT", 5.0)
+        self.SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.QUART_AUTH_COOKIE_NAME = "flasky_auth"
+        self.QUART_AUTH_COOKIE_SECURE = False
+        self.QUART_AUTH_COOKIE_SAMESITE = "Lax"
+        self.QUART_AUTH_DURATION = 365 * 24 * 3600
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = False
+        self.LOG_TO = ""  # "", "stderr" or "syslog"
+        self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+
+    def database_url(self) -> str:
+        return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")
+
+    def check(self) -> None:
+        """Raise ConfigError for settings this config cannot run with."""
+
+
+class DevelopmentConfig(Config):
+    NAME = "development"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.DEBUG = True
+
+    def database_url(self) -> str:
+        return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")
+
+
+class TestingConfig(Config):
+    NAME = "testing"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or "memory"
+        self.SERVER_NAME = None
+        self.FLASKY_RATE_LIMITS = False
+        # Cheap hashes keep the suite fast; tests about hashing cost set scrypt themselves.
+        self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+
+    def database_url(self) -> str:
+        return os.environ.get("TEST_DATABASE_URL") or sqlite_url("data-test.sqlite")
+
+
+class ProductionConfig(Config):
+    NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.FLASKY_RATE_LIMITS = os.environ.get("FLASKY_RATE_LIMITS", "on").lower() != "off"
+        self.QUART_AUTH_COOKIE_SECURE = True
+        self.SESSION_COOKIE_SECURE = True
+
+    def check(self) -> None:
+        key = os.environ.get("SECRET_KEY")
+        if not key or key == DEFAULT_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is missing or left at its default: set SECRET_KEY to a long random "
+                "string before running the production config."
+            )
+
+
+class DockerConfig(ProductionConfig):
+    NAME = "docker"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.LOG_TO = "stderr"
+
+
+class UnixConfig(ProductionConfig):
+    NAME = "unix"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.LOG_TO = "syslog"
+
+
+config = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+    "docker": DockerConfig,
+    "unix": UnixConfig,
+    "default": DevelopmentConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Read .env (without overriding the real environment) and build the named config."""
+    load_dotenv(ROOT / ".env", override=False)
+    name = name or os.environ.get("FLASKY_CONFIG") or "default"
+    if name not in config:
+        raise ConfigError(f"Unknown FLASKY_CONFIG {name!r}; choose one of {', '.join(config)}.")
+    settings = config[name]()
+    settings.check()
+    return settings

@@ -1,0 +1,207 @@
+"""The async database layer: one engine per app, one AsyncSession per request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, AsyncIterator
+
+from quart import Quart, current_app, g, has_request_context, request
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("flasky.db")
+slow_query_log = logging.getLogger("flasky.slow_query")
+
+# Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every database, read back as an aware UTC datetime (SPEC §4)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Database:
+    """Owns the app's engine and session factory; started at app startup, disposed at shutdown."""
+
+    def __init__(self, app: Quart) -> None:
+        self.app = app
+        self.engine: AsyncEngine | None = None
+        self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        # Incremented for every statement; tests and the benchmark read it.
+        self.statement_count = 0
+
+    @property
+    def url(self) -> str:
+        return self.app.config["SQLALCHEMY_DATABASE_URL"]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def start(self) -> AsyncEngine:
+        if self.engine is None:
+            self.engine = self._create_engine()
+            self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        return self.engine
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+            self.sessionmaker = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Database]:
+        """For CLI commands and scripts: the engine for the duration of a block."""
+        started = self.engine is None
+        self.start()
+        try:
+            yield self
+        finally:
+            if started:
+                await self.stop()
+
+    def session(self) -> AsyncSession:
+        if self.sessionmaker is None:
+            self.start()
+        assert self.sessionmaker is not None
+        return self.sessionmaker()
+
+    def _create_engine(self) -> AsyncEngine:
+        config = self.app.config
+        kwargs: dict[str, Any] = {"echo": config.get("SQLALCHEMY_ECHO", False)}
+        if self.is_sqlite:
+            # One connection per process: SQLite has one writer at a time anyway, and a
+            # single connection means no transaction in this process ever sees a stale
+            # snapshot. BEGIN IMMEDIATE (below) plus busy_timeout serialises writers
+            # across worker processes instead of failing with "database is locked".
+            if ":memory:" in self.url or self.url.endswith("://"):
+                kwargs["poolclass"] = NullPool
+            else:
+                kwargs.update(pool_size=1, max_overflow=0, pool_timeout=config["DB_POOL_TIMEOUT"])
+        else:
+            kwargs.update(
+                pool_size=config["DB_POOL_SIZE"],
+                max_overflow=config["DB_MAX_OVERFLOW"],
+                pool_timeout=config["DB_POOL_TIMEOUT"],
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                connect_args={"timeout": config["DB_CONNECT_TIMEOUT"]},
+            )
+        engine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(engine.sync_engine, config["SQLITE_BUSY_TIMEOUT_MS"])
+        self._instrument(engine.sync_engine)
+        return engine
+
+    def _instrument(self, engine: Engine) -> None:
+        threshold = self.app.config["FLASKY_SLOW_DB_QUERY_TIME"]
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+            self.statement_count += 1
+            conn.info.setdefault("query_start", []).append(time.perf_counter())
+            if has_request_context():
+                g.statement_count = g.get("statement_count", 0) + 1
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+            duration = time.perf_counter() - conn.info["query_start"].pop()
+            if duration >= threshold:
+                endpoint = request.endpoint if has_request_context() else None
+                slow_query_log.warning(
+                    "Slow query: %.3fs endpoint=%s statement=%s parameters=%r",
+                    duration,
+                    endpoint,
+                    statement,
+                    parameters,
+                )
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+        # Take over transaction control from the driver so BEGIN can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: Quart) -> Database:
+    database = Database(app)
+    app.extensions["database"] = database
+
+    @app.before_serving
+    async def _start_engine() -> None:
+        database.start()
+
+    @app.after_serving
+    async def _dispose_engine() -> None:
+        await database.stop()
+
+    @app.teardown_appcontext
+    async def _close_session(exc: BaseException | None) -> None:
+        session: AsyncSession | None = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                await session.rollback()
+            await session.close()
+
+    return database
+
+
+def get_database(app: Quart | None = None) -> Database:
+    return (app or current_app).extensions["database"]
+
+
+def get_session() -> AsyncSession:
+    """The current request's (or app context's) session, opened on first use."""
+    session = g.get("db_session")
+    if session is None:
+        session = get_database().session()
+        g.db_session = session
+    return session

@@ -1,0 +1,90 @@
+"""Error pages: HTML for browsers, JSON for clients that accept JSON and not HTML (SPEC §5)."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, jsonify, make_response, render_template, request
+from quart_wtf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("flasky.errors")
+
+SHORT_NAMES = {
+    400: "bad request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    413: "payload too large",
+    429: "too many requests",
+    500: "internal server error",
+    503: "service unavailable",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    accept = request.accept_mimetypes
+    return accept.accept_json and not accept.accept_html
+
+
+def json_error(status: int, message: str | None = None) -> Response:
+    body: dict[str, str] = {"error": SHORT_NAMES.get(status, "error")}
+    if message:
+        body["message"] = message
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+async def error_response(status: int, message: str | None = None) -> Response:
+    """One error, rendered the way the client asked for it."""
+    if wants_json():
+        return json_error(status, message)
+    html = await render_template(
+        "errors/error.html", status=status, name=SHORT_NAMES.get(status, "error"), message=message
+    )
+    return await make_response(html, status)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Connection-level failures (server down, refused, timed out), not bad SQL."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    if isinstance(error, (PoolTimeout, ConnectionError, OSError, TimeoutError)):
+        return True
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error.orig, (ConnectionError, OSError, TimeoutError)
+        ) or "connection" in type(error.orig).__name__.lower()
+    return False
+
+
+def init_app(app: Quart) -> None:
+    @app.errorhandler(CSRFError)
+    async def _csrf_error(error: CSRFError) -> Response:
+        return await error_response(
+            400, "The form's CSRF token is missing or invalid; reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        message = None if status in (403, 404) else error.description
+        response = await error_response(status, message)
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    async def _unhandled(error: Exception) -> Response:
+        if is_database_unavailable(error):
+            log.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+            response = await error_response(503, "The database is not answering; try again shortly.")
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return await error_response(500, None)

@@ -1,0 +1,10 @@
+"""The data model of SPEC §4, one module per thing modelled."""
+
+from flasky.db import Base
+from flasky.models.comment import Comment
+from flasky.models.follow import Follow
+from flasky.models.post import Post, ValidationError
+from flasky.models.role import Permission, Role
+from flasky.models.user import AnonymousUser, User
+
+__all__ = ["AnonymousUser", "Base", "Comment", "Follow", "Permission", "Post", "Role", "User", "ValidationError"]

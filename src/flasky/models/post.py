@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from flasky.db import Base, UTCDateTime, utcnow
+from flasky.markdown import render_post
+
+if TYPE_CHECKING:
+    from flasky.models.comment import Comment
+    from flasky.models.user import User
+
+
+class ValidationError(ValueError):
+    """Input that cannot make a valid row (the API answers it with 400)."""
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_author_id_timestamp", "author_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    author: Mapped[User] = relationship(back_populates="posts", lazy="raise")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="post", lazy="raise", passive_deletes=True
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if "body" in kwargs:
+            self.set_body(kwargs["body"])
+
+    def set_body(self, body: str) -> None:
+        """Store the Markdown and its sanitised HTML together (rendered on write)."""
+        self.body = body
+        self.body_html = render_post(body)
+
+    def to_json(self, url_for: Any, comment_count: int) -> dict[str, Any]:
+        """url_for builds absolute URLs; comment_count comes from one grouped query."""
+        return {
+            "url": url_for("api.get_post", id=self.id),
+            "body": self.body,
+            "body_html": self.body_html,
+            "timestamp": self.timestamp.isoformat(),
+            "author_url": url_for("api.get_user", id=self.author_id),
+            "comments_url": url_for("api.get_post_comments", id=self.id),
+            "comment_count": comment_count,
+        }
+
+    @staticmethod
+    def from_json(json_post: Any) -> Post:
+        if not isinstance(json_post, dict):
+            raise ValidationError("request body must be a JSON object")
+        body = json_post.get("body")
+        if not isinstance(body, str):
+            raise ValidationError("post must have a body that is a string")
+        if not body.strip():
+            raise ValidationError("post does not have a body")
+        return Post(body=body)
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id}>"

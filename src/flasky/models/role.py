@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from flasky.db import Base
+
+if TYPE_CHECKING:
+    from flasky.models.user import User
+
+
+class Permission:
+    FOLLOW = 1
+    COMMENT = 2
+    WRITE = 4
+    MODERATE = 8
+    ADMIN = 16
+
+
+# name -> (permissions, is the default role for new users)
+ROLES: dict[str, tuple[int, bool]] = {
+    "User": (Permission.FOLLOW | Permission.COMMENT | Permission.WRITE, True),
+    "Moderator": (
+        Permission.FOLLOW | Permission.COMMENT | Permission.WRITE | Permission.MODERATE,
+        False,
+    ),
+    "Administrator": (
+        Permission.FOLLOW
+        | Permission.COMMENT
+        | Permission.WRITE
+        | Permission.MODERATE
+        | Permission.ADMIN,
+        False,
+    ),
+}
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    default: Mapped[bool] = mapped_column(default=False, index=True)
+    permissions: Mapped[int] = mapped_column(default=0)
+
+    users: Mapped[list[User]] = relationship(back_populates="role", lazy="raise")
+
+    def has_permission(self, perm: int) -> bool:
+        return self.permissions & perm == perm
+
+    def add_permission(self, perm: int) -> None:
+        if not self.has_permission(perm):
+            self.permissions += perm
+
+    def remove_permission(self, perm: int) -> None:
+        if self.has_permission(perm):
+            self.permissions -= perm
+
+    def reset_permissions(self) -> None:
+        self.permissions = 0
+
+    @staticmethod
+    async def insert_roles(session: AsyncSession) -> None:
+        """Insert or update the three roles; safe to run again."""
+        existing = {r.name: r for r in (await session.scalars(select(Role))).all()}
+        for name, (permissions, default) in ROLES.items():
+            role = existing.get(name)
+            if role is None:
+                role = Role(name=name)
+                session.add(role)
+            role.permissions = permissions
+            role.default = default
+        await session.commit()
+
+    def __repr__(self) -> str:
+        return f"<Role {self.name!r}>"

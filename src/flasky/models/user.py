@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from quart import current_app
+from sqlalchemy import Boolean, ForeignKey, String, Text, delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload, validates
+from sqlalchemy.sql import Select
+
+from flasky import security
+from flasky.db import Base, UTCDateTime, utcnow
+from flasky.models.follow import Follow
+from flasky.models.post import Post
+from flasky.models.role import Permission, Role
+
+if TYPE_CHECKING:
+    from flasky.models.comment import Comment
+
+
+def email_hash(email: str) -> str:
+    return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(64))
+    about_me: Mapped[str | None] = mapped_column(Text)
+    member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    avatar_hash: Mapped[str | None] = mapped_column(String(32))
+
+    role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
+    posts: Mapped[list[Post]] = relationship(
+        back_populates="author", lazy="raise", passive_deletes=True
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="author", lazy="raise", passive_deletes=True
+    )
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @validates("email")
+    def _cache_avatar_hash(self, key: str, email: str) -> str:
+        # The Gravatar hash follows the address, whichever way it changes.
+        self.avatar_hash = email_hash(email) if email else None
+        return email
+
+    # -- passwords: the hash is write-only from outside -----------------------------------
+
+    @property
+    def password(self) -> str:
+        raise AttributeError("password is not a readable attribute")
+
+    @password.setter
+    def password(self, password: str) -> None:
+        self.password_hash = security.hash_password(password)
+
+    def verify_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        return security.check_password(self.password_hash, password)
+
+    async def set_password(self, password: str) -> None:
+        """Hash in a worker thread: scrypt must not stall the event loop."""
+        self.password_hash = await security.hash_password_async(password)
+
+    async def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        return await security.check_password_async(self.password_hash, password)
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def generate_confirmation_token(self, expiration: int = 3600) -> str:
+        return security.make_token(security.CONFIRM, {"confirm": self.id}, expiration)
+
+    def confirm(self, token: str) -> bool:
+        try:
+            data = security.read_token(security.CONFIRM, token)
+        except security.InvalidToken:
+            return False
+        if data.get("confirm") != self.id:
+            return False
+        self.confirmed = True
+        return True
+
+    def generate_reset_token(self, expiration: int = 3600) -> str:
+        return security.make_token(security.RESET, {"reset": self.id}, expiration)
+
+    @staticmethod
+    async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
+        try:
+            data = security.read_token(security.RESET, token)
+        except security.InvalidToken:
+            return False
+        user = await session.get(User, data.get("reset")) if isinstance(data.get("reset"), int) else None
+        if user is None:
+            return False
+        await user.set_password(new_password)
+        return True
+
+    def generate_email_change_token(self, new_email: str, expiration: int = 3600) -> str:
+        return security.make_token(
+            security.CHANGE_EMAIL, {"change_email": self.id, "new_email": new_email}, expiration
+        )
+
+    async def change_email(self, session: AsyncSession, token: str) -> bool:
+        try:
+            data = security.read_token(security.CHANGE_EMAIL, token)
+        except security.InvalidToken:
+            return False
+        if data.get("change_email") != self.id:
+            return False
+        new_email = data.get("new_email")
+        if not isinstance(new_email, str) or not new_email:
+            return False
+        taken = await session.scalar(select(exists().where(User.email == new_email.lower())))
+        if taken:
+            return False
+        self.email = new_email.lower()
+        return True
+
+    def generate_auth_token(self, expiration: int = 3600) -> str:
+        return security.make_token(security.API, {"id": self.id}, expiration)
+
+    @staticmethod
+    async def verify_auth_token(session: AsyncSession, token: str) -> User | None:
+        try:
+            data = security.read_token(security.API, token)
+        except security.InvalidToken:
+            return None
+        user_id = data.get("id")
+        if not isinstance(user_id, int):
+            return None
+        return await load_user(session, user_id)
+
+    # -- roles and permissions ------------------------------------------------------------
+
+    def can(self, perm: int) -> bool:
+        return self.role is not None and self.role.has_permission(perm)
+
+    def is_administrator(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+    def ping(self) -> None:
+        self.last_seen = utcnow()
+
+    def gravatar(self, size: int = 100, default: str = "identicon", rating: str = "g") -> str:
+        digest = self.avatar_hash or email_hash(self.email or "")
+        return f"https://secure.gravatar.com/avatar/{digest}?s={size}&d={default}&r={rating}"
+
+    # -- follows --------------------------------------------------------------------------
+
+    async def is_following(self, session: AsyncSession, user: User) -> bool:
+        if user.id is None:
+            return False
+        return bool(
+            await session.scalar(
+                select(
+                    exists().where(Follow.follower_id == self.id, Follow.followed_id == user.id)
+                )
+            )
+        )
+
+    async def is_followed_by(self, session: AsyncSession, user: User) -> bool:
+        return await user.is_following(session, self)
+
+    async def follow(self, session: AsyncSession, user: User) -> bool:
+        """Add the follow unless it exists; True when something changed."""
+        if await self.is_following(session, user):
+            return False
+        session.add(Follow(follower_id=self.id, followed_id=user.id))
+        return True
+
+    async def unfollow(self, session: AsyncSession, user: User) -> bool:
+        result = await session.execute(
+            delete(Follow).where(Follow.follower_id == self.id, Follow.followed_id == user.id)
+        )
+        return bool(result.rowcount)
+
+    @property
+    def followed_posts(self) -> Select[tuple[Post]]:
+        """Posts of everyone this user follows (themself included, through the self-follow)."""
+        return (
+            select(Post)
+            .join(Follow, Follow.followed_id == Post.author_id)
+            .where(Follow.follower_id == self.id)
+        )
+
+    def to_json(self, url_for: Any, post_count: int) -> dict[str, Any]:
+        return {
+            "url": url_for("api.get_user", id=self.id),
+            "username": self.username,
+            "member_since": self.member_since.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "posts_url": url_for("api.get_user_posts", id=self.id),
+            "followed_posts_url": url_for("api.get_user_followed_posts", id=self.id),
+            "post_count": post_count,
+        }
+
+    def __repr__(self) -> str:
+        return f"<User {self.username!r}>"
+
+
+class AnonymousUser:
+    """Stands in for a visitor who is not logged in: can do nothing."""
+
+    id = None
+    username = None
+    is_authenticated = False
+    is_anonymous = True
+    confirmed = False
+
+    def can(self, perm: int) -> bool:
+        return False
+
+    def is_administrator(self) -> bool:
+        return False
+
+
+async def load_user(session: AsyncSession, user_id: int) -> User | None:
+    """A user with their role, ready for can() checks."""
+    return await session.scalar(
+        select(User).options(selectinload(User.role)).where(User.id == user_id)
+    )
+
+
+async def create_user(
+    session: AsyncSession, *, password: str | None = None, password_hash: str | None = None,
+    **fields: Any
+) -> User:
+    """Make a user the way registration does: role from FLASKY_ADMIN or the default role,
+    a self-follow, the password hashed off the event loop. The caller commits."""
+    if "email" in fields and fields["email"]:
+        fields["email"] = fields["email"].strip().lower()
+    user = User(**fields)
+    if password_hash is not None:
+        user.password_hash = password_hash
+    elif password is not None:
+        await user.set_password(password)
+    if user.role is None and user.role_id is None:
+        admin_email = (current_app.config.get("FLASKY_ADMIN") or "").strip().lower()
+        if admin_email and user.email == admin_email:
+            role = await session.scalar(select(Role).where(Role.name == "Administrator"))
+        else:
+            role = await session.scalar(select(Role).where(Role.default.is_(True)))
+        user.role = role
+    elif user.role is None and user.role_id is not None:
+        user.role = await session.get(Role, user.role_id)
+    session.add(user)
+    await session.flush()
+    session.add(Follow(follower_id=user.id, followed_id=user.id))
+    return user

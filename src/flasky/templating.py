@@ -1,0 +1,28 @@
+"""Jinja setup shared by every page: filters for times and the pagination macro's helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from quart import Quart
+
+
+def isoformat_utc(value: datetime | None) -> str:
+    """An ISO 8601 UTC time that the browser's Intl API turns into local time."""
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def readable_utc(value: datetime | None) -> str:
+    """The fallback shown without JavaScript."""
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def init_app(app: Quart) -> None:
+    app.jinja_env.filters["isoutc"] = isoformat_utc
+    app.jinja_env.filters["readable_utc"] = readable_utc
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
