@@ -32,9 +32,10 @@ def create_app(config_name: str | None = None) -> Quart:
     app.config.from_object(settings)
     app.config["FLASKY_CONFIG"] = settings.NAME
 
-    from flasky import db, errors, headers, login, production, ratelimit, templating
+    from flasky import db, email, errors, headers, login, production, ratelimit, templating
 
     db.init_app(app)
+    email.init_app(app)
     login.init_app(app)
     csrf.init_app(app)
     templating.init_app(app)
