@@ -25,7 +25,8 @@ class Comment(Base):
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     disabled: Mapped[bool] = mapped_column(default=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    # No single-column index: ix_comments_post_id_timestamp serves lookups by post_id too.
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship(back_populates="comments", lazy="raise")
     post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")

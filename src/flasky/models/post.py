@@ -26,7 +26,8 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # No single-column index: ix_posts_author_id_timestamp serves lookups by author_id too.
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped[User] = relationship(back_populates="posts", lazy="raise")
     comments: Mapped[list[Comment]] = relationship(
