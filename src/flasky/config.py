@@ -82,6 +82,13 @@ class Config:
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
         self.FLASKY_RATE_LIMITS = env_flag("FLASKY_RATE_LIMITS", False)
+        # Per client address, "<count>/<period>" joined by ";" (flasky/ratelimit.py).
+        self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour")
+        self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
+        self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
+        self.RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "20/minute;200/hour")
+        # Strict-Transport-Security max-age on HTTPS responses; 0 = no header (headers.py).
+        self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 0)
         self.SQLALCHEMY_DATABASE_URL = async_database_url(self.database_url())
         self.SQLALCHEMY_ECHO = env_flag("SQLALCHEMY_ECHO", False)
         self.DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10)
@@ -144,6 +151,7 @@ class ProductionConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.FLASKY_RATE_LIMITS = os.environ.get("FLASKY_RATE_LIMITS", "on").lower() != "off"
+        self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 365 * 24 * 3600)
         self.QUART_AUTH_COOKIE_SECURE = True
         self.SESSION_COOKIE_SECURE = True
 

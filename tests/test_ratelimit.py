@@ -1,0 +1,135 @@
+"""Rate limits on login, registration, password-reset requests and API tokens (issue 8, point 2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flasky.config import ConfigError, load_config
+from flasky.ratelimit import LIMITED_ENDPOINTS, ExpiringMemoryStore, parse_limits
+
+LIMITED = {
+    "FLASKY_RATE_LIMITS": True,
+    "RATELIMIT_LOGIN": "3/minute",
+    "RATELIMIT_REGISTER": "2/minute",
+    "RATELIMIT_PASSWORD_RESET": "2/minute",
+    "RATELIMIT_API_TOKEN": "2/minute",
+}
+
+
+def from_address(address: str) -> dict:
+    return {"scope_base": {"client": (address, 40000)}}
+
+
+async def post_login(client, address: str = "192.0.2.1", **kwargs):
+    return await client.post(
+        "/auth/login",
+        form={"email": "nobody@example.com", "password": "wrong"},
+        **from_address(address),
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_login_posts_over_the_limit_get_429_with_retry_after(client):
+    for _ in range(3):
+        assert (await post_login(client)).status_code != 429
+    response = await post_login(client)
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert response.content_type.startswith("text/html")
+    text = await response.get_data(as_text=True)
+    assert "Too many attempts from your address" in text
+    assert response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_limits_are_per_client_address_and_only_count_posts(client):
+    for _ in range(3):
+        await post_login(client, "192.0.2.1")
+    assert (await post_login(client, "192.0.2.1")).status_code == 429
+    # Someone else, and the login page itself, are not affected.
+    assert (await post_login(client, "192.0.2.2")).status_code != 429
+    page = await client.get("/auth/login", **from_address("192.0.2.1"))
+    assert page.status_code == 200
+    # A forged X-Forwarded-For does not buy a fresh bucket.
+    forged = await post_login(client, "192.0.2.1", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert forged.status_code == 429
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_endpoints_have_separate_buckets(client):
+    for _ in range(3):
+        await post_login(client)
+    assert (await post_login(client)).status_code == 429
+    register = await client.post("/auth/register", form={}, **from_address("192.0.2.1"))
+    assert register.status_code != 429
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_json_clients_get_a_json_429(client):
+    for _ in range(3):
+        await post_login(client)
+    response = await post_login(client, headers={"Accept": "application/json"})
+    assert response.status_code == 429
+    body = await response.get_json()
+    assert body["error"] == "too many requests"
+    assert "Too many attempts" in body["message"]
+
+
+async def test_limits_are_off_in_testing(client):
+    for _ in range(15):
+        assert (await post_login(client)).status_code != 429
+
+
+@pytest.mark.parametrize("app_config", [{**LIMITED, "FLASKY_RATE_LIMITS": False}])
+async def test_flasky_rate_limits_off_disables_every_limit(client):
+    for _ in range(6):
+        assert (await post_login(client)).status_code != 429
+
+
+def test_production_limits_are_on_unless_turned_off(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("FLASKY_RATE_LIMITS", raising=False)
+    assert load_config("production").FLASKY_RATE_LIMITS is True
+    monkeypatch.setenv("FLASKY_RATE_LIMITS", "off")
+    assert load_config("production").FLASKY_RATE_LIMITS is False
+    assert load_config("testing").FLASKY_RATE_LIMITS is False
+
+
+def test_every_limited_endpoint_has_a_setting_with_a_sane_default(monkeypatch):
+    config = load_config("development")
+    for endpoint in LIMITED_ENDPOINTS.values():
+        limits = parse_limits(getattr(config, endpoint.setting))
+        assert limits and all(limit.count >= 1 for limit in limits)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/minute", [(10, 60)]),
+        ("5/15minutes;20/hour", [(5, 900), (20, 3600)]),
+        ("3/30", [(3, 30)]),
+        ("1/day", [(1, 86400)]),
+        ("", []),
+    ],
+)
+def test_parse_limits(text, expected):
+    assert [(lim.count, lim.period.total_seconds()) for lim in parse_limits(text)] == expected
+
+
+@pytest.mark.parametrize("text", ["ten/minute", "10", "10/fortnight", "0/minute", "5/0"])
+def test_bad_limits_are_a_config_error(text):
+    with pytest.raises(ConfigError, match="rate limit"):
+        parse_limits(text)
+
+
+async def test_memory_store_forgets_clients_whose_bucket_is_full_again():
+    store = ExpiringMemoryStore()
+    now = datetime.now(UTC)
+    await store.set("active", now + timedelta(hours=1))
+    for n in range(ExpiringMemoryStore.PRUNE_EVERY - 1):
+        await store.set(f"idle-{n}", now - timedelta(seconds=1))
+    assert await store.get("active", now) == now + timedelta(hours=1)
+    assert await store.get("idle-0", now) == now
