@@ -145,12 +145,23 @@ class Database:
             duration = time.perf_counter() - conn.info["query_start"].pop()
             if duration >= threshold:
                 endpoint = request.endpoint if has_request_context() else None
+                # Bulk inserts can carry thousands of rows: keep the line readable.
+                shown = repr(parameters)
+                if len(shown) > 1000:
+                    shown = shown[:1000] + "…"
                 slow_query_log.warning(
-                    "Slow query: %.3fs endpoint=%s statement=%s parameters=%r",
+                    "Slow query: %.3fs endpoint=%s statement=%s parameters=%s",
                     duration,
                     endpoint,
                     statement,
-                    parameters,
+                    shown,
+                    # The same facts as fields, for structured log handlers and tests.
+                    extra={
+                        "duration": duration,
+                        "endpoint": endpoint,
+                        "statement": statement,
+                        "parameters": parameters,
+                    },
                 )
 
 
