@@ -88,15 +88,16 @@ class Mailer:
         write_to_log(message)
         return None
 
-    async def flush(self, timeout: float | None = None) -> None:
-        """Wait for queued deliveries; log in full any that do not finish in time."""
+    async def flush(self, grace: float | None = None) -> None:
+        """Wait up to `grace` seconds (default MAIL_SHUTDOWN_TIMEOUT) for queued deliveries;
+        any that do not finish in time are cancelled and logged in full."""
         if not self.pending:
             return
-        if timeout is None:
-            timeout = float(self.app.config.get("MAIL_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT))
+        if grace is None:
+            grace = float(self.app.config.get("MAIL_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT))
         tasks = set(self.pending)
-        log.info("Waiting up to %.0f s for %d queued mail message(s)", timeout, len(tasks))
-        _done, unfinished = await asyncio.wait(tasks, timeout=timeout)
+        log.info("Waiting up to %.1f s for %d queued mail message(s)", grace, len(tasks))
+        _done, unfinished = await asyncio.wait(tasks, timeout=grace)
         for task in unfinished:
             # deliver_smtp logs the whole message when it is cancelled.
             task.cancel()
@@ -119,14 +120,20 @@ async def deliver_smtp(message: EmailMessage, settings: SMTPSettings) -> None:
     except asyncio.CancelledError:
         log.error(
             "Mail to %s (%r) was not sent before shutdown; its content follows.\n%s",
-            message["To"], message["Subject"], message.as_string(),
+            message["To"],
+            message["Subject"],
+            message.as_string(),
         )
         raise
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
         # The request that queued this mail has already been answered: log, don't raise.
         log.error(
             "Could not send mail to %s (%r) through %s:%s: %s",
-            message["To"], message["Subject"], settings.hostname, settings.port, error,
+            message["To"],
+            message["Subject"],
+            settings.hostname,
+            settings.port,
+            error,
         )
     else:
         log.info("Mail sent to %s: %s", message["To"], message["Subject"])
@@ -201,8 +208,9 @@ def pending_mail(app: Quart) -> set[asyncio.Task[None]]:
     return set(get_mailer(app).pending)
 
 
-async def flush_mail(app: Quart, timeout: float | None = None) -> None:
-    await get_mailer(app).flush(timeout)
+async def flush_mail(app: Quart, grace: float | None = None) -> None:
+    """Wait for queued mail (see Mailer.flush); the app runs this after serving."""
+    await get_mailer(app).flush(grace)
 
 
 def init_app(app: Quart) -> Mailer:

@@ -1,32 +1,293 @@
+"""The /auth pages of SPEC §5: login, logout, registration, confirmation, password and
+email changes, and the app-wide hook that keeps last_seen fresh and gates unconfirmed users.
+
+Password hashes are checked and made in a worker thread (User.check_password /
+set_password). Before each hash a view ends its read transaction, so the database
+connection — SQLite's only one in this process — is not held for the ~100 ms of scrypt.
+"""
+
 from __future__ import annotations
 
-from quart import redirect, render_template, url_for
+from datetime import timedelta
 
+from quart import current_app, flash, redirect, render_template, request, url_for
+from quart.typing import ResponseReturnValue
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from flasky import security
 from flasky.auth import auth
-from flasky.login import sign_out
+from flasky.auth.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
+from flasky.auth.mail import send_confirmation, send_email_change, send_password_reset
+from flasky.db import get_session, utcnow
+from flasky.login import current_user, is_safe_next, login_required, sign_in, sign_out
+from flasky.models import User
+from flasky.models.user import create_user, load_user
+
+# SPEC §5 asks for last_seen on each request; writing it at most once a minute per user
+# shows the same "last seen" to readers and spares a write transaction on every page view.
+# FLASKY_LAST_SEEN_INTERVAL = 0 writes on every request.
+DEFAULT_LAST_SEEN_INTERVAL = 60
 
 
-@auth.route("/login", methods=["GET", "POST"])
-async def login() -> str:
-    return await render_template("index.html")
+def _is_static(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
-@auth.route("/logout", methods=["POST"])
-async def logout():
-    sign_out()
+@auth.before_app_request
+async def before_request() -> ResponseReturnValue | None:
+    # The API authenticates each request itself and answers 403 JSON for unconfirmed users.
+    if request.blueprint == "api" or _is_static(request.endpoint):
+        return None
+    user = current_user()
+    if not user.is_authenticated:
+        return None
+    await record_last_seen(user)
+    if not user.confirmed and request.endpoint and request.blueprint != "auth":
+        return redirect(url_for("auth.unconfirmed"))
+    return None
+
+
+async def record_last_seen(user: User) -> None:
+    interval = current_app.config.get("FLASKY_LAST_SEEN_INTERVAL", DEFAULT_LAST_SEEN_INTERVAL)
+    if user.last_seen is None or utcnow() - user.last_seen >= timedelta(seconds=interval):
+        user.ping()
+        await get_session().commit()
+
+
+async def end_read_transaction() -> None:
+    """Commit the (read-only) transaction so its connection returns to the pool before a
+    slow step; with expire_on_commit=False the loaded objects stay readable."""
+    await get_session().commit()
+
+
+async def rollback_keeping_current_user() -> None:
+    """Roll back a failed write, then reload the current user, whose attributes the
+    rollback expired (templates read them, and an implicit reload is not allowed)."""
+    user = current_user()
+    # The identity map key, not user.id: reading an attribute could trigger a load.
+    user_id = sa_inspect(user).identity[0] if isinstance(user, User) else None
+    await get_session().rollback()
+    if user_id is not None:
+        await load_user(get_session(), user_id)
+
+
+async def password_matches(user: User | None, password: str) -> bool:
+    if user is None or not user.password_hash:
+        # Do the same work for an unknown address, so timing doesn't tell who has an account.
+        await security.check_password_async(await _dummy_hash(), password)
+        return False
+    return await user.check_password(password)
+
+
+async def _dummy_hash() -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD", security.DEFAULT_HASH_METHOD)
+    cache = current_app.extensions.setdefault("auth_dummy_hashes", {})
+    if method not in cache:
+        cache[method] = await security.hash_password_async("not a real password")
+    return cache[method]
+
+
+def redirect_home() -> ResponseReturnValue:
     return redirect(url_for("main.index"))
 
 
+# -- login and logout ------------------------------------------------------------------
+
+
+@auth.route("/login", methods=["GET", "POST"])
+async def login() -> ResponseReturnValue:
+    form = await LoginForm.create_form()
+    if await form.validate_on_submit():
+        user = await get_session().scalar(
+            select(User).options(selectinload(User.role)).where(User.email == form.email.data)
+        )
+        await end_read_transaction()
+        if await password_matches(user, form.password.data):
+            assert user is not None
+            sign_in(user, remember=form.remember_me.data)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else url_for("main.index"))
+        await flash("Invalid email or password.")
+    return await render_template("auth/login.html", form=form)
+
+
+@auth.route("/logout", methods=["POST"])
+@login_required
+async def logout() -> ResponseReturnValue:
+    sign_out()
+    await flash("You have been logged out.")
+    return redirect_home()
+
+
+# -- registration and confirmation -----------------------------------------------------
+
+
 @auth.route("/register", methods=["GET", "POST"])
-async def register() -> str:
-    return await render_template("index.html")
+async def register() -> ResponseReturnValue:
+    form = await RegistrationForm.create_form()
+    if await form.validate_on_submit():
+        await end_read_transaction()
+        session = get_session()
+        try:
+            user = await create_user(
+                session,
+                email=form.email.data,
+                username=form.username.data,
+                password=form.password.data,
+            )
+            await session.commit()
+        except IntegrityError:
+            # Someone took the address or name between the check and the insert.
+            await rollback_keeping_current_user()
+            await form.validate()
+        else:
+            await send_confirmation(user)
+            await flash("A confirmation email has been sent to you by email.")
+            return redirect(url_for("auth.login"))
+    return await render_template("auth/register.html", form=form)
+
+
+@auth.route("/confirm/<token>")
+@login_required
+async def confirm(token: str) -> ResponseReturnValue:
+    user = current_user()
+    if user.confirmed:
+        return redirect_home()
+    if user.confirm(token):
+        await get_session().commit()
+        await flash("You have confirmed your account. Thanks!")
+    else:
+        await flash("The confirmation link is invalid or has expired.")
+    return redirect_home()
+
+
+@auth.route("/confirm", methods=["POST"])
+@login_required
+async def resend_confirmation() -> ResponseReturnValue:
+    user = current_user()
+    if user.confirmed:
+        return redirect_home()
+    await send_confirmation(user)
+    await flash("A new confirmation email has been sent to you by email.")
+    return redirect_home()
+
+
+@auth.route("/unconfirmed")
+async def unconfirmed() -> ResponseReturnValue:
+    user = current_user()
+    if user.is_anonymous or user.confirmed:
+        return redirect_home()
+    return await render_template("auth/unconfirmed.html")
+
+
+# -- password --------------------------------------------------------------------------
 
 
 @auth.route("/change-password", methods=["GET", "POST"])
-async def change_password() -> str:
-    return await render_template("index.html")
+@login_required
+async def change_password() -> ResponseReturnValue:
+    form = await ChangePasswordForm.create_form()
+    if await form.validate_on_submit():
+        user = current_user()
+        await end_read_transaction()
+        if await user.check_password(form.old_password.data):
+            await user.set_password(form.password.data)
+            await get_session().commit()
+            await flash("Your password has been updated.")
+            return redirect_home()
+        await flash("Invalid password.")
+    return await render_template("auth/change_password.html", form=form)
+
+
+@auth.route("/reset", methods=["GET", "POST"])
+async def password_reset_request() -> ResponseReturnValue:
+    if not current_user().is_anonymous:
+        return redirect_home()
+    form = await PasswordResetRequestForm.create_form()
+    if await form.validate_on_submit():
+        user = await get_session().scalar(select(User).where(User.email == form.email.data))
+        if user is not None:
+            await send_password_reset(user)
+        # The same answer either way: the page must not reveal who has an account.
+        await flash("An email with instructions to reset your password has been sent to you.")
+        return redirect(url_for("auth.login"))
+    return await render_template("auth/reset_password.html", form=form)
+
+
+async def user_for_reset_token(token: str) -> User | None:
+    try:
+        data = security.read_token(security.RESET, token)
+    except security.InvalidToken:
+        return None
+    user_id = data.get("reset")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    return await get_session().get(User, user_id)
+
+
+@auth.route("/reset/<token>", methods=["GET", "POST"])
+async def password_reset(token: str) -> ResponseReturnValue:
+    if not current_user().is_anonymous:
+        return redirect_home()
+    # Checked here rather than through User.reset_password so the hash is made outside
+    # the transaction (see the module docstring), and a dead link is reported at once.
+    user = await user_for_reset_token(token)
+    if user is None:
+        await flash("The password reset link is invalid or has expired.")
+        return redirect(url_for("auth.password_reset_request"))
+    form = await PasswordResetForm.create_form()
+    if await form.validate_on_submit():
+        await end_read_transaction()
+        await user.set_password(form.password.data)
+        await get_session().commit()
+        await flash("Your password has been updated.")
+        return redirect(url_for("auth.login"))
+    return await render_template("auth/reset_password.html", form=form)
+
+
+# -- email address ---------------------------------------------------------------------
 
 
 @auth.route("/change_email", methods=["GET", "POST"])
-async def change_email_request() -> str:
-    return await render_template("index.html")
+@login_required
+async def change_email_request() -> ResponseReturnValue:
+    form = await ChangeEmailForm.create_form()
+    if await form.validate_on_submit():
+        user = current_user()
+        await end_read_transaction()
+        if await user.check_password(form.password.data):
+            await send_email_change(user, form.email.data)
+            await flash(
+                "An email with instructions to confirm your new email address has been sent to you."
+            )
+            return redirect_home()
+        await flash("Invalid email or password.")
+    return await render_template("auth/change_email.html", form=form)
+
+
+@auth.route("/change_email/<token>")
+@login_required
+async def change_email(token: str) -> ResponseReturnValue:
+    session = get_session()
+    if await current_user().change_email(session, token):
+        try:
+            await session.commit()
+        except IntegrityError:
+            # The address was registered by someone else after the check.
+            await rollback_keeping_current_user()
+            await flash("Invalid request.")
+        else:
+            await flash("Your email address has been updated.")
+    else:
+        await flash("Invalid request.")
+    return redirect_home()

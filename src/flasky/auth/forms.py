@@ -1,0 +1,104 @@
+"""Account forms (SPEC §5 field names, §8 messages). Uniqueness is checked by async
+validators, which quart-wtf runs concurrently: they share the request's session, which
+allows one statement at a time, hence the lock in `_exists`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from quart_wtf import QuartForm
+from sqlalchemy import exists, select
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    StringField,
+    SubmitField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+
+from flasky.db import get_session
+from flasky.models import User
+
+USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*$"
+USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
+
+
+def normalise_email(value: str | None) -> str | None:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def email_field(label: str = "Email") -> EmailField:
+    return EmailField(
+        label, validators=[DataRequired(), Length(1, 64), Email()], filters=[normalise_email]
+    )
+
+
+def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
+    return (
+        PasswordField(
+            label,
+            validators=[DataRequired(), EqualTo("password2", message="Passwords must match.")],
+        ),
+        PasswordField("Confirm password", validators=[DataRequired()]),
+    )
+
+
+class AccountForm(QuartForm):
+    async def _exists(self, condition: Any) -> bool:
+        lock = self.__dict__.setdefault("_query_lock", asyncio.Lock())
+        async with lock:
+            return bool(await get_session().scalar(select(exists().where(condition))))
+
+
+class LoginForm(QuartForm):
+    email = email_field()
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember_me = BooleanField("Keep me logged in")
+    submit = SubmitField("Log In")
+
+
+class RegistrationForm(AccountForm):
+    email = email_field()
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(1, 64), Regexp(USERNAME_PATTERN, 0, USERNAME_MESSAGE)],
+    )
+    password, password2 = new_password_fields()
+    submit = SubmitField("Register")
+
+    async def async_validators_email(self, field: StringField) -> None:
+        if not field.errors and await self._exists(User.email == field.data):
+            raise ValidationError("Email already registered.")
+
+    async def async_validators_username(self, field: StringField) -> None:
+        if not field.errors and await self._exists(User.username == field.data):
+            raise ValidationError("Username already in use.")
+
+
+class ChangePasswordForm(QuartForm):
+    old_password = PasswordField("Old password", validators=[DataRequired()])
+    password, password2 = new_password_fields("New password")
+    submit = SubmitField("Update Password")
+
+
+class PasswordResetRequestForm(QuartForm):
+    email = email_field()
+    submit = SubmitField("Reset Password")
+
+
+class PasswordResetForm(QuartForm):
+    password, password2 = new_password_fields("New Password")
+    submit = SubmitField("Reset Password")
+
+
+class ChangeEmailForm(AccountForm):
+    email = email_field("New Email")
+    password = PasswordField("Password", validators=[DataRequired()])
+    submit = SubmitField("Update Email Address")
+
+    async def async_validators_email(self, field: StringField) -> None:
+        if not field.errors and await self._exists(User.email == field.data):
+            raise ValidationError("Email already registered.")
