@@ -8,7 +8,8 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 # The repository root holds templates/, static/, alembic.ini and the dev database.
-ROOT = Path(__file__).resolve().parents[2]
+# FLASKY_ROOT names it when the package is installed non-editable (`pip install .`, Docker).
+ROOT = Path(os.environ.get("FLASKY_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 DEFAULT_SECRET_KEY = "hard to guess string"
 
 _TRUE = {"1", "true", "yes", "on"}
