@@ -1,0 +1,103 @@
+"""Who is calling: HTTP Basic with email + password, or a token as the username and an empty
+password (SPEC §6). The API never looks at the login cookie, so it needs no CSRF token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from quart import current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from flasky import security
+from flasky.api import api
+from flasky.db import get_session
+from flasky.models import User
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+# Endpoints anyone may read: the API's own description.
+PUBLIC_ENDPOINTS = {"api.openapi"}
+# Longer than any email or token we issue; refused before it reaches the database.
+MAX_CREDENTIAL_LENGTH = 512
+
+
+def api_user() -> User:
+    """The authenticated user of this API request (set by authenticate)."""
+    return g.api_user
+
+
+async def _dummy_password_check(password: str) -> None:
+    # An unknown email costs as much as a wrong password, so timing does not tell which
+    # addresses have accounts. The hash is made once per app, with the configured method.
+    dummy = current_app.extensions.get("api_dummy_password_hash")
+    if dummy is None:
+        dummy = await security.hash_password_async("not a real password")
+        current_app.extensions["api_dummy_password_hash"] = dummy
+    await security.check_password_async(dummy, password)
+
+
+async def user_from_credentials(email_or_token: str, password: str) -> tuple[User | None, bool]:
+    """(user, token_used); user is None when the credentials are wrong."""
+    if (
+        not email_or_token
+        or len(email_or_token) > MAX_CREDENTIAL_LENGTH
+        or "\x00" in email_or_token
+    ):
+        return None, False
+    session = get_session()
+    if password == "":
+        return await User.verify_auth_token(session, email_or_token), True
+    user = await session.scalar(
+        select(User).options(selectinload(User.role)).where(User.email == email_or_token.lower())
+    )
+    if user is None:
+        await _dummy_password_check(password)
+        return None, False
+    # check_password hashes in a worker thread: scrypt would stall the event loop.
+    return (user if await user.check_password(password) else None), False
+
+
+@api.before_request
+async def authenticate() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic":
+        raise Unauthorized("Invalid credentials")
+    user, token_used = await user_from_credentials(
+        credentials.username or "", credentials.password or ""
+    )
+    if user is None:
+        raise Unauthorized("Invalid credentials")
+    g.api_user = user
+    g.token_used = token_used
+    if not user.confirmed:
+        raise Forbidden("Unconfirmed account")
+    return None
+
+
+def permission_required(permission: int) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not api_user().can(permission):
+                raise Forbidden("Insufficient permissions")
+            return await view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+@api.route("/tokens/", methods=["POST"])
+async def get_token() -> Any:
+    # A token buys a token only with a password: a stolen token cannot renew itself forever.
+    if g.token_used:
+        raise Unauthorized("Invalid credentials")
+    expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
+    token = api_user().generate_auth_token(expiration=expiration)
+    return {"token": token, "expiration": expiration}
