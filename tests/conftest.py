@@ -3,11 +3,14 @@ its test client, a session for arranging data, and factories."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
+from quart.testing import QuartClient
 from quart.typing import TestClientProtocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +34,17 @@ async def reset_schema(database: Database) -> None:
         await conn.run_sync(Base.metadata.create_all)
 
 
+class IsolatedClient(QuartClient):
+    """Runs each request in a fresh contextvars context, as a real server does. Otherwise
+    the request task inherits the test's pushed app context, so every request of a test
+    shares one `g` (current user, database session — never closed, holding SQLite's
+    single pooled connection) and no request's teardown_appcontext runs."""
+
+    async def _make_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        request = super()._make_request(*args, **kwargs)
+        return await asyncio.create_task(request, context=contextvars.Context())
+
+
 @pytest.fixture
 def app_config() -> dict:
     """Override in a test module (or parametrize) to change settings before startup."""
@@ -40,6 +54,7 @@ def app_config() -> dict:
 @pytest.fixture
 async def app(tmp_path, app_config) -> AsyncIterator[Quart]:
     app = create_app("testing")
+    app.test_client_class = IsolatedClient
     app.config["SQLALCHEMY_DATABASE_URL"] = test_database_url(tmp_path)
     app.config.update(app_config)
     database = get_database(app)

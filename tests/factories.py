@@ -57,3 +57,16 @@ def basic_auth(username: str, password: str = "") -> dict[str, str]:
 
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}", "Accept": "application/json"}
+
+
+def login_as(client: Any, user: User) -> None:
+    """Give the test client `user`'s login cookie, as a successful login would."""
+    from quart_auth import generate_auth_token
+
+    app = client.app
+    token = generate_auth_token(client, str(user.id))
+    client.set_cookie("localhost", app.config["QUART_AUTH_COOKIE_NAME"], token, path="/")
+
+
+def logout(client: Any) -> None:
+    client.delete_cookie("localhost", client.app.config["QUART_AUTH_COOKIE_NAME"], path="/")
