@@ -1,0 +1,282 @@
+"""The `flasky` command. Commands are thin: the work lives in deploy, fake, shell and
+profiling. The app is built on first use, from --config or FLASKY_CONFIG."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from quart import Quart
+
+from flasky.config import ROOT, ConfigError
+
+T = TypeVar("T")
+HYPERCORN_TOML = ROOT / "hypercorn.toml"
+PROGRESS_THRESHOLD = 100
+
+
+class AppHolder:
+    def __init__(self, config_name: str | None) -> None:
+        self.config_name = config_name
+        self._app: Quart | None = None
+
+    @property
+    def app(self) -> Quart:
+        if self._app is None:
+            from flasky import create_app
+
+            try:
+                self._app = create_app(self.config_name)
+            except ConfigError as error:
+                raise click.ClickException(str(error)) from error
+        return self._app
+
+
+pass_app = click.make_pass_decorator(AppHolder)
+
+
+def run_in_app(app: Quart, work: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with app.app_context():
+            return await work()
+
+    return asyncio.run(main())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_name",
+    envvar="FLASKY_CONFIG",
+    type=click.Choice(["development", "testing", "production", "docker", "unix"]),
+    help="Configuration to run with (default: FLASKY_CONFIG, else development).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_name: str | None) -> None:
+    """Flasky, async: the social blogging app of Flask Web Development."""
+    if config_name:
+        # Hypercorn's worker processes build the app from the environment.
+        os.environ["FLASKY_CONFIG"] = config_name
+    ctx.obj = AppHolder(config_name)
+
+
+# -- serving ----------------------------------------------------------------------------------
+
+
+def _prepare_development_database(app: Quart) -> None:
+    """On a fresh clone `flasky run` must just work: create/upgrade the SQLite dev database."""
+    from flasky.deploy import UnversionedDatabase, deploy, sqlite_file
+
+    url = app.config["SQLALCHEMY_DATABASE_URL"]
+    path = sqlite_file(url)
+    if app.config["FLASKY_CONFIG"] != "development" or path is None:
+        return
+    if not path.exists():
+        click.echo(f"Creating the development database {path}")
+    try:
+        report = run_in_app(app, lambda: deploy(app))
+    except UnversionedDatabase as error:
+        raise click.ClickException(str(error)) from error
+    if report.upgraded:
+        click.echo(f"Database upgraded to revision {report.revision_after}")
+
+
+def _hypercorn_config(bind: tuple[str, ...], workers: int | None, reload: bool | None) -> Any:
+    from hypercorn.config import Config
+
+    config = Config.from_toml(HYPERCORN_TOML) if HYPERCORN_TOML.exists() else Config()
+    config.application_path = "flasky.asgi:app"
+    if bind:
+        config.bind = list(bind)
+    if workers is not None:
+        config.workers = workers
+    if reload is not None:
+        config.use_reloader = reload
+    return config
+
+
+@cli.command()
+@click.option(
+    "--bind",
+    "-b",
+    multiple=True,
+    help="Address to serve on (default from hypercorn.toml: 127.0.0.1:5000).",
+)
+@click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--reload/--no-reload", default=None, help="Restart when source files change.")
+@pass_app
+def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: bool | None) -> None:
+    """Serve the app with Hypercorn, configured by hypercorn.toml."""
+    from hypercorn.run import run as hypercorn_run
+
+    app = holder.app
+    _prepare_development_database(app)
+    config = _hypercorn_config(bind, workers, reload)
+    for address in config.bind:
+        click.echo(f"Serving Flasky ({app.config['FLASKY_CONFIG']}) on http://{address}/")
+    sys.exit(hypercorn_run(config))
+
+
+@cli.command()
+@click.option("--length", default=25, show_default=True, help="Functions shown per request.")
+@click.option(
+    "--profile-dir",
+    type=click.Path(file_okay=False),
+    help="Also write a .prof file per request here.",
+)
+@click.option("--bind", "-b", multiple=True, help="Address to serve on.")
+@pass_app
+def profile(holder: AppHolder, length: int, profile_dir: str | None, bind: tuple[str, ...]) -> None:
+    """Serve the app in one process with a cProfile report per request."""
+    from hypercorn.asyncio import serve
+
+    from flasky.profiling import ProfilerMiddleware
+
+    app = holder.app
+    _prepare_development_database(app)
+    config = _hypercorn_config(bind, workers=1, reload=False)
+    profiled = ProfilerMiddleware(app, length=length, profile_dir=profile_dir)
+    for address in config.bind:
+        click.echo(f"Profiling Flasky ({app.config['FLASKY_CONFIG']}) on http://{address}/")
+    asyncio.run(serve(profiled, config))
+
+
+# -- database ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_app
+def deploy(holder: AppHolder) -> None:
+    """Upgrade the database to the newest migration, update roles, add missing self-follows."""
+    from flasky.deploy import UnversionedDatabase
+    from flasky.deploy import deploy as run_deploy
+
+    app = holder.app
+    try:
+        report = run_in_app(app, lambda: run_deploy(app))
+    except UnversionedDatabase as error:
+        raise click.ClickException(str(error)) from error
+    if report.upgraded:
+        click.echo(
+            f"Upgraded the database from {report.revision_before} to {report.revision_after}."
+        )
+    else:
+        click.echo(f"The database is at the newest revision ({report.revision_after}).")
+    click.echo("Roles are up to date.")
+    if report.self_follows_added:
+        click.echo(f"Added {report.self_follows_added} missing self-follows.")
+
+
+@cli.group()
+def fake() -> None:
+    """Fill the database with fake users, posts and comments."""
+
+
+def _fake(holder: AppHolder, what: str, count: int, seed: int | None) -> None:
+    from flasky.db import get_database
+    from flasky.fake import FakeData, NotEnoughData
+
+    app = holder.app
+
+    async def make(advance: Callable[[int], None]) -> int:
+        database = get_database(app)
+        async with database.running(), database.session() as session:
+            data = FakeData(session, seed)
+            if what == "users":
+                return await data.users(
+                    count, hash_method=app.config["PASSWORD_HASH_METHOD"], progress=advance
+                )
+            return await getattr(data, what)(count, progress=advance)
+
+    try:
+        if count >= PROGRESS_THRESHOLD:
+            with click.progressbar(length=count, label=f"Adding {what}", show_pos=True) as bar:
+                made = run_in_app(app, lambda: make(bar.update))
+        else:
+            made = run_in_app(app, lambda: make(lambda n: None))
+    except NotEnoughData as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Added {made} fake {what}.")
+
+
+def _fake_command(what: str) -> click.Command:
+    @click.argument("count", type=click.IntRange(min=0), default=100)
+    @click.option("--seed", type=int, help="Make the same data every time.")
+    @pass_app
+    def command(holder: AppHolder, count: int, seed: int | None) -> None:
+        _fake(holder, what, count, seed)
+
+    command.__doc__ = f"Add COUNT fake {what} (default 100)."
+    return fake.command(what)(command)
+
+
+for _what in ("users", "posts", "comments"):
+    _fake_command(_what)
+
+
+# -- development ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--plain", is_flag=True, help="Use the plain Python console even if IPython is installed."
+)
+@pass_app
+def shell(holder: AppHolder, plain: bool) -> None:
+    """An interactive shell with the app and models loaded (`await` works)."""
+    from flasky.shell import start_shell
+
+    start_shell(holder.app, plain=plain)
+
+
+def _absolute_if_path(arg: str) -> str:
+    # pytest runs from the repository root; paths given relative to here must still work.
+    path = arg.split("::", 1)
+    if not arg.startswith("-") and Path(path[0]).exists():
+        path[0] = str(Path(path[0]).resolve())
+        return "::".join(path)
+    return arg
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option(
+    "--coverage/--no-coverage",
+    default=False,
+    help="Branch coverage: a summary here, HTML in htmlcov/.",
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(coverage: bool, pytest_args: tuple[str, ...]) -> None:
+    """Run the tests with pytest (extra arguments are passed on to pytest)."""
+    command = [sys.executable, "-m", "pytest"]
+    if coverage:
+        command += [
+            "--cov=flasky",
+            "--cov-branch",
+            "--cov-report=term",
+            f"--cov-report=html:{ROOT / 'htmlcov'}",
+        ]
+    command += [_absolute_if_path(arg) for arg in pytest_args]
+    code = subprocess.call(command, cwd=ROOT)
+    if coverage:
+        click.echo(f"HTML coverage report: {ROOT / 'htmlcov' / 'index.html'}")
+    sys.exit(code)
+
+
+# -- commands from other modules --------------------------------------------------------------
+# A feature with its own commands defines a click group in its package and registers it here:
+#     from flasky.bench.cli import bench
+#     cli.add_command(bench)
+
+
+def main() -> None:
+    cli(prog_name="flasky")
+
+
+if __name__ == "__main__":
+    main()
