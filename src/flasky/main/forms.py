@@ -1,0 +1,74 @@
+"""Forms of the main pages (field names are the book's, SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart_wtf import QuartForm
+from sqlalchemy import exists, select
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from flasky.db import get_session
+from flasky.models import User
+
+# Long enough for any blog post; short enough that rendering it stays a few milliseconds.
+POST_MAX_LENGTH = 50_000
+COMMENT_MAX_LENGTH = 5_000
+
+USERNAME_PATTERN = Regexp(
+    r"^[A-Za-z][A-Za-z0-9_.]*$",
+    message="Usernames must have only letters, numbers, dots or underscores",
+)
+
+
+class PostForm(QuartForm):
+    body = TextAreaField(
+        "What's on your mind?", validators=[DataRequired(), Length(max=POST_MAX_LENGTH)]
+    )
+    submit = SubmitField("Submit")
+
+
+class CommentForm(QuartForm):
+    body = StringField(
+        "Enter your comment", validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)]
+    )
+    submit = SubmitField("Submit")
+
+
+class EditProfileForm(QuartForm):
+    name = StringField("Real name", validators=[Optional(), Length(max=64)])
+    location = StringField("Location", validators=[Optional(), Length(max=64)])
+    about_me = TextAreaField("About me", validators=[Optional(), Length(max=5_000)])
+    submit = SubmitField("Submit")
+
+
+class EditProfileAdminForm(QuartForm):
+    email = StringField("Email", validators=[DataRequired(), Length(1, 64), Email()])
+    username = StringField("Username", validators=[DataRequired(), Length(1, 64), USERNAME_PATTERN])
+    confirmed = BooleanField("Confirmed")
+    role = SelectField("Role", coerce=int)
+    name = StringField("Real name", validators=[Optional(), Length(max=64)])
+    location = StringField("Location", validators=[Optional(), Length(max=64)])
+    about_me = TextAreaField("About me", validators=[Optional(), Length(max=5_000)])
+    submit = SubmitField("Submit")
+
+    user: User  # the user being edited, set by the view before validation
+
+    async def validate(self, extra_validators: dict[str, Any] | None = None) -> bool:
+        # The uniqueness checks run one after the other here rather than as quart-wtf's
+        # async_validators_*, which it gathers concurrently: one AsyncSession must not be
+        # used by two coroutines at once.
+        valid = await super().validate(extra_validators)
+        session = get_session()
+        email = (self.email.data or "").strip().lower()
+        if not self.email.errors and email != self.user.email:
+            if await session.scalar(select(exists().where(User.email == email))):
+                self.email.errors.append("Email already registered.")
+                valid = False
+        username = self.username.data or ""
+        if not self.username.errors and username != self.user.username:
+            if await session.scalar(select(exists().where(User.username == username))):
+                self.username.errors.append("Username already in use.")
+                valid = False
+        return valid
