@@ -1,0 +1,162 @@
+"""Alembic: the migrations build exactly the models' schema, and come back down cleanly.
+
+Runs on SQLite (a fresh file) or on TEST_DATABASE_URL (emptied first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+
+import pytest
+from sqlalchemy import MetaData, inspect, text
+from sqlalchemy.engine import Connection
+
+import flasky.models  # noqa: F401
+from flasky import migrations
+from flasky.config import async_database_url
+from flasky.db import Base
+
+
+def _drop_everything(connection: Connection) -> None:
+    metadata = MetaData()
+    metadata.reflect(connection)
+    metadata.drop_all(connection)
+
+
+async def _run(connection_work, url: str):  # noqa: ANN001, ANN202
+    engine = migrations.migration_engine(url)
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(connection_work)
+    finally:
+        await engine.dispose()
+
+
+def _inspect_schema(connection: Connection) -> dict:
+    inspector = inspect(connection)
+    schema = {}
+    for table in inspector.get_table_names():
+        schema[table] = {
+            "pk": inspector.get_pk_constraint(table)["name"],
+            "fks": sorted(fk["name"] for fk in inspector.get_foreign_keys(table)),
+            # PostgreSQL also lists the index behind each unique constraint; skip those.
+            "indexes": sorted(
+                ix["name"]
+                for ix in inspector.get_indexes(table)
+                if not ix.get("duplicates_constraint")
+            ),
+            "uniques": sorted(uq["name"] for uq in inspector.get_unique_constraints(table)),
+        }
+    return schema
+
+
+@pytest.fixture
+async def empty_url(tmp_path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield async_database_url(f"sqlite:///{tmp_path / 'migrations.sqlite'}")
+        return
+    url = async_database_url(url)
+    await _run(_drop_everything, url)
+    yield url
+    await _run(_drop_everything, url)
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await asyncio.to_thread(migrations.upgrade, url, revision)
+
+
+async def downgrade(url: str, revision: str = "base") -> None:
+    await asyncio.to_thread(migrations.downgrade, url, revision)
+
+
+async def test_upgrade_head_matches_the_models(empty_url):
+    assert await migrations.current_revision(empty_url) is None
+    await upgrade(empty_url)
+    assert await migrations.current_revision(empty_url) == migrations.head_revision()
+    assert await migrations.schema_differences(empty_url) == []
+
+
+async def test_constraint_and_index_names_follow_the_naming_convention(empty_url):
+    await upgrade(empty_url)
+    schema = await _run(_inspect_schema, empty_url)
+    for table in Base.metadata.sorted_tables:
+        reflected = schema[table.name]
+        assert reflected["pk"] == f"pk_{table.name}"
+        assert reflected["fks"] == sorted(fk.name for fk in table.foreign_key_constraints)
+        assert reflected["indexes"] == sorted(ix.name for ix in table.indexes)
+    assert schema["roles"]["uniques"] == ["uq_roles_name"]
+    assert "ix_posts_author_id_timestamp" in schema["posts"]["indexes"]
+    assert "ix_comments_post_id_timestamp" in schema["comments"]["indexes"]
+    assert "fk_comments_post_id_posts" in schema["comments"]["fks"]
+
+
+async def test_downgrade_to_base_and_up_again(empty_url):
+    await upgrade(empty_url)
+    await downgrade(empty_url)
+    tables = await _run(lambda c: inspect(c).get_table_names(), empty_url)
+    assert tables == ["alembic_version"]
+    assert await migrations.current_revision(empty_url) is None
+    await upgrade(empty_url)
+    assert await migrations.schema_differences(empty_url) == []
+
+
+async def test_upgrade_is_a_no_op_at_head(empty_url):
+    await upgrade(empty_url)
+    await upgrade(empty_url)
+    assert await migrations.current_revision(empty_url) == migrations.head_revision()
+
+
+async def test_empty_database_differs_from_the_models(empty_url):
+    # The comparison used above can see differences: an empty database has them all.
+    differences = await migrations.schema_differences(empty_url)
+    added = {diff[1].name for diff in differences if diff[0] == "add_table"}
+    assert added == set(Base.metadata.tables)
+
+
+async def test_env_reads_the_url_from_the_app_config(tmp_path, monkeypatch):
+    target = tmp_path / "from-config.sqlite"
+    monkeypatch.setenv("FLASKY_CONFIG", "testing")
+    monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{target}")
+    await upgrade(None)
+    assert target.exists()
+    url = async_database_url(f"sqlite:///{target}")
+    assert await migrations.current_revision(url) == migrations.head_revision()
+
+
+def test_offline_sql_generation():
+    config = migrations.alembic_config("postgresql://user@localhost/flasky")
+    config.output_buffer = io.StringIO()
+    from alembic import command
+
+    command.upgrade(config, "head", sql=True)
+    sql = config.output_buffer.getvalue()
+    assert "CREATE TABLE users" in sql
+    assert "CONSTRAINT pk_users PRIMARY KEY" in sql
+
+
+async def test_sqlite_batch_migrations_do_not_cascade_deletes(tmp_path):
+    """Batch mode recreates tables; with foreign keys enforced, dropping the old `users`
+    would delete every post. The migration engine keeps enforcement off."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    url = async_database_url(f"sqlite:///{tmp_path / 'batch.sqlite'}")
+    await upgrade(url)
+
+    def seed_and_recreate(connection: Connection) -> int:
+        for statement in (
+            "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', 1, 7)",
+            "INSERT INTO users (id, email, username, role_id, confirmed, member_since, last_seen)"
+            " VALUES (1, 'a@example.com', 'a', 1, 1, '2024-01-01', '2024-01-01')",
+            "INSERT INTO posts (id, body, timestamp, author_id) VALUES (1, 'x', '2024-01-01', 1)",
+        ):
+            connection.execute(text(statement))
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("users", recreate="always"):
+            pass
+        return connection.execute(text("SELECT count(*) FROM posts")).scalar_one()
+
+    assert await _run(seed_and_recreate, url) == 1

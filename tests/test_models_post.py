@@ -1,0 +1,128 @@
+"""Posts and comments: Markdown rendered and sanitised on write (SPEC §4), JSON in and out."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+from quart import url_for
+from sqlalchemy import select
+
+from flasky.models import Comment, Post, ValidationError
+from tests.factories import make_comment, make_post, make_user
+
+
+def test_markdown_is_rendered_on_write():
+    assert Post(body="body **x**").body_html == "<p>body <strong>x</strong></p>"
+    assert Post(body="body of the *blog* post").body_html == "<p>body of the <em>blog</em> post</p>"
+
+
+def test_set_body_rerenders():
+    post = Post(body="first")
+    post.set_body("*second*")
+    assert post.body == "*second*"
+    assert post.body_html == "<p><em>second</em></p>"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<script>alert('x')</script>",
+        "hello <script>alert('x')</script>",
+        '<img src=x onerror="alert(1)">',
+        '<a href="javascript:alert(1)">click</a>',
+        "<iframe src='https://evil.example'></iframe>",
+    ],
+)
+@pytest.mark.parametrize("model", [Post, Comment])
+def test_dangerous_html_never_survives(model, body):
+    html = model(body=body).body_html
+    for bad in ("<script", "onerror", "javascript:", "<iframe", "<img"):
+        assert bad not in html
+
+
+def test_post_allow_list_keeps_structure():
+    html = Post(body="# Title\n\n- one\n- two\n\n> quoted\n\n    code").body_html
+    for tag in ("<h1>", "<ul>", "<li>", "<blockquote>", "<pre>", "<code>"):
+        assert tag in html
+
+
+def test_comment_allow_list_is_narrower():
+    html = Comment(body="# Title\n\n- one\n\n**bold** `code`").body_html
+    for tag in ("<h1>", "<ul>", "<li>", "<p>"):
+        assert tag not in html
+    assert "<strong>bold</strong>" in html
+    assert "<code>code</code>" in html
+
+
+@pytest.mark.parametrize("model", [Post, Comment])
+def test_bare_urls_are_linkified(model):
+    html = model(body="see https://example.com/page for more").body_html
+    assert '<a href="https://example.com/page"' in html
+    assert 'rel="noopener noreferrer"' in html
+
+
+async def test_rendered_html_is_stored(session):
+    author = await make_user(session)
+    post = await make_post(session, author, "stored **bold**")
+    comment = await make_comment(session, author, post, "*nice*")
+    session.expunge_all()
+    stored = await session.scalar(select(Post).where(Post.id == post.id))
+    assert stored.body_html == "<p>stored <strong>bold</strong></p>"
+    stored_comment = await session.get(Comment, comment.id)
+    assert stored_comment.body_html == "<em>nice</em>"
+    assert not stored_comment.disabled
+    assert stored.timestamp.tzinfo is not None
+
+
+def test_post_from_json():
+    post = Post.from_json({"body": "from *json*"})
+    assert post.body == "from *json*"
+    assert post.body_html == "<p>from <em>json</em></p>"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "body",
+        3,
+        {},
+        {"body": None},
+        {"body": ""},
+        {"body": "   "},
+        {"body": 12},
+        {"body": ["x"]},
+    ],
+)
+@pytest.mark.parametrize("model", [Post, Comment])
+def test_from_json_rejects_bad_input(model, payload):
+    with pytest.raises(ValidationError):
+        model.from_json(payload)
+
+
+def test_comment_from_json():
+    comment = Comment.from_json({"body": "a **comment**"})
+    assert comment.body_html == "a <strong>comment</strong>"
+
+
+async def test_post_and_comment_to_json(app, session):
+    author = await make_user(session)
+    post = await make_post(session, author, "hello")
+    comment = await make_comment(session, author, post, "hi")
+    async with app.test_request_context("/"):
+        external = partial(url_for, _external=True)
+        post_json = post.to_json(external, comment_count=1)
+        comment_json = comment.to_json(external)
+    assert sorted(post_json) == sorted(
+        ["url", "body", "body_html", "timestamp", "author_url", "comments_url", "comment_count"]
+    )
+    assert post_json["url"].endswith(f"/api/v1/posts/{post.id}")
+    assert post_json["author_url"].endswith(f"/api/v1/users/{author.id}")
+    assert post_json["comment_count"] == 1
+    assert sorted(comment_json) == sorted(
+        ["url", "post_url", "body", "body_html", "timestamp", "author_url"]
+    )
+    assert comment_json["post_url"] == post_json["url"]
+    assert all(v.startswith("http") for k, v in comment_json.items() if k.endswith("url"))
