@@ -71,12 +71,16 @@ def _inline_code(text: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")),
+# Mail templates are read in a mail client, not under the site's policy.
+PAGE_TEMPLATES = sorted(
+    p.relative_to(TEMPLATES).as_posix()
+    for p in TEMPLATES.rglob("*.html")
+    if p.relative_to(TEMPLATES).parts[0] != "mail"
 )
+
+
+@pytest.mark.parametrize("template", PAGE_TEMPLATES)
 def test_templates_need_no_inline_script_or_style(template):
-    if template.startswith("mail/"):
-        pytest.skip("mail is read in a mail client, not under the site's policy")
     assert _inline_code((TEMPLATES / template).read_text()) == []
 
 

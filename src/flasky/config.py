@@ -97,6 +97,9 @@ class Config:
         self.DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0)
         # Seconds to wait for a new database connection before answering 503.
         self.DB_CONNECT_TIMEOUT = env_float("DB_CONNECT_TIMEOUT", 5.0)
+        # Seconds a PostgreSQL statement may run (0 = no limit); a server that stops answering
+        # mid-connection then gives a 503 instead of a request that hangs.
+        self.DB_COMMAND_TIMEOUT = env_float("DB_COMMAND_TIMEOUT", 10.0)
         self.SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         self.WTF_CSRF_ENABLED = True

@@ -122,7 +122,12 @@ class Database:
                 pool_timeout=config["DB_POOL_TIMEOUT"],
                 pool_pre_ping=True,
                 pool_recycle=1800,
-                connect_args={"timeout": config["DB_CONNECT_TIMEOUT"]},
+                # Both bound a dead or partitioned server: a refused or silent connect, and a
+                # pooled connection whose server stopped answering (even the pre-ping hangs).
+                connect_args={
+                    "timeout": config["DB_CONNECT_TIMEOUT"],
+                    "command_timeout": config.get("DB_COMMAND_TIMEOUT") or None,
+                },
             )
         engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
@@ -197,10 +202,18 @@ def init_app(app: Quart) -> Database:
     @app.teardown_appcontext
     async def _close_session(exc: BaseException | None) -> None:
         session: AsyncSession | None = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             if exc is not None:
                 await session.rollback()
             await session.close()
+        except Exception as error:  # noqa: BLE001
+            # The connection died under the request (database restarted, backend
+            # terminated); the response is already decided, so don't turn it into a 500
+            # here, just make sure the dead connection never goes back to the pool.
+            log.warning("Discarding a broken database connection: %s: %s", type(error).__name__, error)
+            await session.invalidate()
 
     return database
 

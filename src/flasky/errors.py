@@ -82,7 +82,13 @@ def init_app(app: Quart) -> None:
     @app.errorhandler(Exception)
     async def _unhandled(error: Exception) -> Response:
         if is_database_unavailable(error):
-            log.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+            log.error(
+                "Database unavailable on %s %s: %s: %s",
+                request.method,
+                request.path,
+                type(error).__name__,
+                error,
+            )
             response = await error_response(503, "The database is not answering; try again shortly.")
             response.headers["Retry-After"] = "5"
             return response

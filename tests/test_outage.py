@@ -1,0 +1,272 @@
+"""Database outages (issue 8, point 3): a 503 page (API: 503 JSON) within seconds instead of a
+hang or a 500, and recovery without a restart.
+
+The first two tests need no database server (asyncpg against a dead address); the others
+run against the real PostgreSQL of TEST_DATABASE_URL and are skipped on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from flasky import create_app
+from flasky.config import async_database_url
+from flasky.db import get_database
+from tests.conftest import IsolatedClient, reset_schema
+from tests.factories import basic_auth, make_post, make_user
+
+PG_URL = async_database_url(os.environ.get("TEST_DATABASE_URL", ""))
+needs_postgres = pytest.mark.skipif(
+    not PG_URL.startswith("postgresql"), reason="needs TEST_DATABASE_URL on PostgreSQL"
+)
+
+# Answer within a few seconds: generous against CI jitter, far below "hanging".
+PROMPT = 4.0
+
+
+def unreachable_app(url: str, **settings):
+    app = create_app("testing")
+    app.test_client_class = IsolatedClient
+    app.config.update(
+        SQLALCHEMY_DATABASE_URL=url, DB_CONNECT_TIMEOUT=1.0, DB_POOL_TIMEOUT=1.0, **settings
+    )
+    return app
+
+
+async def assert_unavailable(client, path: str, **kwargs) -> None:
+    started = time.perf_counter()
+    response = await client.get(path, **kwargs)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 503, path
+    assert elapsed < PROMPT, f"{path} took {elapsed:.1f}s"
+    assert response.headers["Retry-After"]
+    if path.startswith("/api/"):
+        assert (await response.get_json())["error"] == "service unavailable"
+    else:
+        assert response.content_type.startswith("text/html")
+        assert "503" in await response.get_data(as_text=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_nothing_listening_gives_503_page_and_json_at_once():
+    app = unreachable_app(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/flasky")
+    async with app.test_app():
+        client = app.test_client()
+        await assert_unavailable(client, "/")
+        await assert_unavailable(client, "/user/john")
+        await assert_unavailable(client, "/api/v1/posts/", headers=basic_auth("a@b.c", "cat"))
+
+
+async def test_server_that_never_answers_gives_503_after_the_connect_timeout():
+    """A host that accepts the connection and then says nothing (a hung server)."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(reader, writer):
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    app = unreachable_app(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/flasky")
+    try:
+        async with app.test_app():
+            client = app.test_client()
+            await assert_unavailable(client, "/")
+            await assert_unavailable(client, "/api/v1/posts/", headers=basic_auth("a@b.c", "cat"))
+    finally:
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+class TcpProxy:
+    """Stands between the app and PostgreSQL, to cut or freeze the line on demand."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.frozen = False
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """The server goes away: connections dropped, new ones refused."""
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.close()
+        await self.server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers.add(up_writer)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                while self.frozen:  # a partition: bytes sent, nothing arrives
+                    await asyncio.sleep(0.05)
+                writer.write(data)
+                await writer.drain()
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+
+
+@pytest.fixture
+async def proxied_app(tmp_path) -> AsyncIterator[tuple]:
+    """An app on the test PostgreSQL reached through a TcpProxy, with a user and a post."""
+    url = make_url(PG_URL)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    app = unreachable_app(
+        url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        DB_COMMAND_TIMEOUT=1.0,
+    )
+    database = get_database(app)
+    await reset_schema(database)
+    from flasky.models import Role
+
+    async with database.session() as session:
+        await Role.insert_roles(session)
+    async with app.test_app(), app.app_context():
+        async with database.session() as session:
+            user = await make_user(session, username="john", email="john@example.com")
+            await make_post(session, user, body="still here")
+        yield app, proxy
+    with contextlib.suppress(Exception):
+        await proxy.stop()
+    await database.stop()
+
+
+PAGES = ["/", "/user/john", "/api/v1/posts/"]
+
+
+async def get_all(client) -> list[int]:
+    statuses = []
+    for path in PAGES:
+        headers = basic_auth("john@example.com", "cat") if path.startswith("/api/") else None
+        statuses.append((await client.get(path, headers=headers)).status_code)
+    return statuses
+
+
+@needs_postgres
+async def test_database_restart_gives_503_then_recovers_without_restarting_the_app(proxied_app):
+    app, proxy = proxied_app
+    client = app.test_client()
+    assert await get_all(client) == [200, 200, 200]
+
+    await proxy.stop()
+    await assert_unavailable(client, "/")
+    await assert_unavailable(client, "/api/v1/posts/", headers=basic_auth("john@example.com", "cat"))
+
+    await proxy.start()  # same port: the database is back
+    assert await get_all(client) == [200, 200, 200]
+
+
+@needs_postgres
+async def test_partitioned_database_gives_503_within_seconds_then_recovers(proxied_app):
+    """Pooled connections whose server stopped answering: without a command timeout even
+    the pool's pre-ping would wait for TCP to give up, many minutes later."""
+    app, proxy = proxied_app
+    client = app.test_client()
+    assert await get_all(client) == [200, 200, 200]
+
+    proxy.frozen = True
+    started = time.perf_counter()
+    responses = await asyncio.gather(*(client.get("/") for _ in range(3)))
+    assert [r.status_code for r in responses] == [503, 503, 503]
+    # command timeout (1 s) on the pooled connection, then a connect timeout (1 s).
+    assert time.perf_counter() - started < PROMPT
+
+    proxy.frozen = False
+    assert await get_all(client) == [200, 200, 200]
+
+
+async def terminate_backends(url) -> int:
+    """pg_terminate_backend every other connection to the test database."""
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database,
+    )
+    try:
+        return await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+
+
+@needs_postgres
+async def test_terminated_backends_are_replaced_by_the_pre_ping(app, session):
+    user = await make_user(session, username="john", email="john@example.com")
+    await make_post(session, user, body="still here")
+    await session.close()
+    client = app.test_client()
+    assert await get_all(client) == [200, 200, 200]
+
+    assert await terminate_backends(make_url(PG_URL)) >= 1
+    # Every pooled connection is dead; each checkout pings, finds out, reconnects.
+    assert await get_all(client) == [200, 200, 200]
+
+
+@needs_postgres
+async def test_backends_terminated_mid_run_cost_no_500_and_nothing_afterwards(app, session):
+    user = await make_user(session, username="john", email="john@example.com")
+    await make_post(session, user, body="still here")
+    await session.close()
+    client = app.test_client()
+    url = make_url(PG_URL)
+    statuses: list[int] = []
+    running = True
+
+    async def traffic() -> None:
+        while running:
+            statuses.extend(await get_all(client))
+
+    async def killer() -> int:
+        killed = 0
+        for _ in range(5):
+            await asyncio.sleep(0.15)
+            killed += await terminate_backends(url)
+        return killed
+
+    workers = [asyncio.create_task(traffic()) for _ in range(4)]
+    killed = await killer()
+    running = False
+    await asyncio.gather(*workers)
+
+    assert killed >= 1
+    # A request whose connection died under it may get a 503; never a 500.
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert statuses.count(200) > statuses.count(503)
+    # Once the killing stops, everything answers again.
+    assert await get_all(client) == [200, 200, 200]
