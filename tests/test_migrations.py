@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
+from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 import flasky.models  # noqa: F401
 from flasky import migrations
 from flasky.config import async_database_url
 from flasky.db import Base
-
-
-def _drop_everything(connection: Connection) -> None:
-    metadata = MetaData()
-    metadata.reflect(connection)
-    metadata.drop_all(connection)
+from tests.db_helpers import empty_database
 
 
 async def _run(connection_work, url: str):  # noqa: ANN001, ANN202
@@ -53,15 +48,9 @@ def _inspect_schema(connection: Connection) -> dict:
 
 
 @pytest.fixture
-async def empty_url(tmp_path) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield async_database_url(f"sqlite:///{tmp_path / 'migrations.sqlite'}")
-        return
-    url = async_database_url(url)
-    await _run(_drop_everything, url)
-    yield url
-    await _run(_drop_everything, url)
+async def empty_url(tmp_path) -> AsyncIterator[str]:
+    async for url in empty_database(tmp_path, "migrations.sqlite"):
+        yield url
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

@@ -163,9 +163,8 @@ def deploy(holder: AppHolder) -> None:
     except UnversionedDatabase as error:
         raise click.ClickException(str(error)) from error
     if report.upgraded:
-        click.echo(
-            f"Upgraded the database from {report.revision_before} to {report.revision_after}."
-        )
+        before = report.revision_before or "empty"
+        click.echo(f"Upgraded the database: {before} -> {report.revision_after}.")
     else:
         click.echo(f"The database is at the newest revision ({report.revision_after}).")
     click.echo("Roles are up to date.")

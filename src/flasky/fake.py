@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from faker import Faker
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky import security
@@ -44,6 +44,11 @@ class FakeData:
         if seed is not None:
             self.faker.seed_instance(seed)
 
+    async def _require_schema(self) -> None:
+        connection = await self.session.connection()
+        if not await connection.run_sync(lambda c: inspect(c).has_table(User.__tablename__)):
+            raise NotEnoughData("The database has no tables yet: run `flasky deploy` first.")
+
     def _between(self, start: datetime, end: datetime) -> datetime:
         if end <= start:
             return end
@@ -68,6 +73,7 @@ class FakeData:
         hash_method: str | None = None,
         progress: Progress | None = None,
     ) -> int:
+        await self._require_schema()
         role_id = await self.session.scalar(select(Role.id).where(Role.default.is_(True)))
         if role_id is None:
             raise NotEnoughData("There are no roles yet: run `flasky deploy` first.")
@@ -119,6 +125,7 @@ class FakeData:
         return created
 
     async def posts(self, count: int, progress: Progress | None = None) -> int:
+        await self._require_schema()
         authors = (
             await self.session.execute(select(User.id, User.member_since).order_by(User.id))
         ).all()
@@ -147,6 +154,7 @@ class FakeData:
         return created
 
     async def comments(self, count: int, progress: Progress | None = None) -> int:
+        await self._require_schema()
         posts = (
             await self.session.execute(select(Post.id, Post.timestamp).order_by(Post.id))
         ).all()
