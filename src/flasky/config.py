@@ -67,6 +67,8 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
         self.MAIL_TIMEOUT = env_float("MAIL_TIMEOUT", 10.0)
+        # Seconds queued mail may still take at shutdown before it is logged instead (email.py).
+        self.MAIL_SHUTDOWN_TIMEOUT = env_float("MAIL_SHUTDOWN_TIMEOUT", 10.0)
         # "smtp" when a server is configured, else "log" (dev) — testing overrides with "memory".
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if self.MAIL_SERVER else "log")
         self.FLASKY_MAIL_SUBJECT_PREFIX = os.environ.get("FLASKY_MAIL_SUBJECT_PREFIX", "[Flasky]")

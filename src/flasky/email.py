@@ -98,11 +98,15 @@ class Mailer:
         tasks = set(self.pending)
         log.info("Waiting up to %.1f s for %d queued mail message(s)", grace, len(tasks))
         _done, unfinished = await asyncio.wait(tasks, timeout=grace)
-        for task in unfinished:
-            # deliver_smtp logs the whole message when it is cancelled.
-            task.cancel()
-        if unfinished:
-            await asyncio.gather(*unfinished, return_exceptions=True)
+        # deliver_smtp logs the whole message when it is cancelled. aiosmtplib answers the
+        # first cancel by sending QUIT and waiting for a reply that a stuck server never
+        # gives, so cancel again until every task has given up (and logged its message).
+        for _attempt in range(20):
+            if not unfinished:
+                break
+            for task in unfinished:
+                task.cancel()
+            _done, unfinished = await asyncio.wait(unfinished, timeout=0.5)
 
 
 async def deliver_smtp(message: EmailMessage, settings: SMTPSettings) -> None:
