@@ -6,7 +6,8 @@ PostgreSQL — filled by `flasky deploy`, `flasky fake ...` and tests/e2e/seed.p
 goes over SMTP to an aiosmtpd server in this process, so a test can follow the link in a
 confirmation mail. A failed test leaves a screenshot in test-artifacts/.
 
-Without Chromium the tests are skipped locally, and fail when CI is set.
+Chromium is looked for at CHROMIUM_PATH, else /usr/bin/chromium (Debian's `chromium`
+package). Without it the tests are skipped locally, and fail when CI is set.
 """
 
 from __future__ import annotations
@@ -245,10 +246,13 @@ def server(database_url: str, mailbox: Mailbox) -> Iterator[Server]:
 
 @pytest.fixture(scope="package")
 def browser():
-    executable = next((p for p in CHROMIUM_CANDIDATES if os.access(p, os.X_OK)), None)
-    executable = executable or shutil.which("chromium")
+    if os.environ.get("CHROMIUM_PATH"):
+        candidates: tuple[str, ...] = (os.environ["CHROMIUM_PATH"],)
+    else:
+        candidates = (*CHROMIUM_CANDIDATES, shutil.which("chromium") or "")
+    executable = next((p for p in candidates if p and os.access(p, os.X_OK)), None)
     if executable is None:
-        unavailable("Chromium is not installed (apt-get install chromium)")
+        unavailable(f"Chromium is not installed at {' or '.join(filter(None, candidates))}")
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
