@@ -8,6 +8,7 @@ import pytest
 
 from flasky.config import ConfigError, load_config
 from flasky.ratelimit import LIMITED_ENDPOINTS, ExpiringMemoryStore, parse_limits
+from tests.factories import basic_auth, make_user
 
 LIMITED = {
     "FLASKY_RATE_LIMITS": True,
@@ -15,6 +16,7 @@ LIMITED = {
     "RATELIMIT_REGISTER": "2/minute",
     "RATELIMIT_PASSWORD_RESET": "2/minute",
     "RATELIMIT_API_TOKEN": "2/minute",
+    "RATELIMIT_API_PASSWORD_FAILURES": "3/minute",
 }
 
 
@@ -29,6 +31,36 @@ async def post_login(client, address: str = "192.0.2.1", **kwargs):
         **from_address(address),
         **kwargs,
     )
+
+
+async def post_to(client, endpoint: str, address: str = "192.0.2.1"):
+    """One submission to a limited endpoint, as a guesser would send it."""
+    if endpoint == "api.get_token":
+        return await client.post(
+            "/api/v1/tokens/", headers=basic_auth("someone@example.com", "guess"),
+            **from_address(address),
+        )
+    path, form = {
+        "auth.login": ("/auth/login", {"email": "someone@example.com", "password": "guess"}),
+        "auth.register": ("/auth/register", {"email": "x@example.com", "username": "x"}),
+        "auth.password_reset_request": ("/auth/reset", {"email": "someone@example.com"}),
+    }[endpoint]
+    return await client.post(path, form=form, **from_address(address))
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+@pytest.mark.parametrize("endpoint", sorted(LIMITED_ENDPOINTS))
+async def test_every_limited_endpoint_answers_429_over_its_limit(client, endpoint):
+    allowed = int(LIMITED[LIMITED_ENDPOINTS[endpoint].setting].split("/")[0])
+    for _ in range(allowed):
+        assert (await post_to(client, endpoint)).status_code != 429
+    response = await post_to(client, endpoint)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    if endpoint.startswith("api."):
+        assert (await response.get_json())["error"] == "too many requests"
+    # Another address still gets through.
+    assert (await post_to(client, endpoint, "192.0.2.77")).status_code != 429
 
 
 @pytest.mark.parametrize("app_config", [LIMITED])
@@ -76,6 +108,33 @@ async def test_json_clients_get_a_json_429(client):
     body = await response.get_json()
     assert body["error"] == "too many requests"
     assert "Too many attempts" in body["message"]
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_wrong_api_passwords_are_limited_on_every_endpoint(client, session):
+    await make_user(session, email="john@example.com", password="cat")
+    for path in ["/api/v1/posts/", "/api/v1/users/1", "/api/v1/comments/"]:
+        response = await client.get(path, headers=basic_auth("john@example.com", "dog"))
+        assert response.status_code == 401
+    # The fourth wrong password is refused before it is checked, and so is the right one
+    # from the same address until the bucket refills; tokens and other addresses still work.
+    guess = await client.get("/api/v1/posts/", headers=basic_auth("john@example.com", "dog"))
+    assert guess.status_code == 429
+    assert guess.headers["Retry-After"]
+    right = await client.get("/api/v1/posts/", headers=basic_auth("john@example.com", "cat"))
+    assert right.status_code == 429
+    elsewhere = await client.get(
+        "/api/v1/posts/", headers=basic_auth("john@example.com", "cat"), **from_address("192.0.2.9")
+    )
+    assert elsewhere.status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_right_api_passwords_are_not_counted(client, session):
+    await make_user(session, email="john@example.com", password="cat")
+    for _ in range(6):
+        response = await client.get("/api/v1/posts/", headers=basic_auth("john@example.com", "cat"))
+        assert response.status_code == 200
 
 
 async def test_limits_are_off_in_testing(client):

@@ -90,6 +90,9 @@ class Config:
         self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
         self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
         self.RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "20/minute;200/hour")
+        self.RATELIMIT_API_PASSWORD_FAILURES = os.environ.get(
+            "RATELIMIT_API_PASSWORD_FAILURES", "10/minute;50/hour"
+        )
         # Strict-Transport-Security max-age on HTTPS responses; 0 = no header (headers.py).
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 0)
         self.SQLALCHEMY_DATABASE_URL = async_database_url(self.database_url())

@@ -1,5 +1,6 @@
 """Rate limits on the endpoints that guess or spend: login, registration, password-reset
-requests and API token issue (issue 8, point 2), per client address.
+requests and API token issue (issue 8, point 2), per client address; and on wrong
+passwords sent to any API endpoint in Basic auth.
 
 quart-rate-limiter does the counting (GCRA, `Retry-After`, `RateLimit-*` headers). Its
 limits normally ride on view functions as decorator attributes; here they are chosen by
@@ -100,10 +101,33 @@ class EndpointRateLimiter(RateLimiter):
 
 
 def limits_from_config(config: dict[str, Any]) -> dict[str, list[RateLimit]]:
-    return {
+    table = {
         name: parse_limits(config.get(endpoint.setting) or "")
         for name, endpoint in LIMITED_ENDPOINTS.items()
     }
+    table[API_PASSWORD_FAILURES] = parse_limits(config.get("RATELIMIT_API_PASSWORD_FAILURES") or "")
+    return table
+
+
+# Every API endpoint takes email + password in Basic auth, so each one could serve to
+# guess passwords past the login limit: wrong passwords there are counted, per address.
+API_PASSWORD_FAILURES = "api.password_failures"
+
+
+def _api_password_attempt() -> bool:
+    credentials = request.authorization
+    return (
+        request.blueprint == "api"
+        and credentials is not None
+        and credentials.type == "basic"
+        and bool(credentials.password)
+    )
+
+
+def _enabled_limits(name: str) -> list[RateLimit]:
+    if not current_app.config.get("QUART_RATE_LIMITER_ENABLED"):
+        return []
+    return current_app.extensions.get("rate_limits", {}).get(name, [])
 
 
 def init_app(app: Quart) -> None:
@@ -118,6 +142,20 @@ def init_app(app: Quart) -> None:
         # Read again at startup: tests (and scripts) adjust the config after create_app.
         app.config["QUART_RATE_LIMITER_ENABLED"] = bool(app.config.get("FLASKY_RATE_LIMITS"))
         app.extensions["rate_limits"] = limits_from_config(app.config)
+
+    @app.before_request
+    async def _refuse_password_guessers() -> None:
+        limits = _enabled_limits(API_PASSWORD_FAILURES)
+        if limits and _api_password_attempt():
+            # Before the API's own authentication, so a refused guess costs no hashing.
+            await limiter._raise_on_rejection(API_PASSWORD_FAILURES, limits)
+
+    @app.after_request
+    async def _count_wrong_passwords(response: Response) -> Response:
+        limits = _enabled_limits(API_PASSWORD_FAILURES)
+        if limits and response.status_code == 401 and _api_password_attempt():
+            await limiter._update_limits(API_PASSWORD_FAILURES, limits)
+        return response
 
     @app.errorhandler(RateLimitExceeded)
     async def _too_many_requests(error: RateLimitExceeded) -> Response:
