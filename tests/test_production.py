@@ -15,6 +15,7 @@ from sqlalchemy import select
 from flasky import create_app
 from flasky.db import get_database, get_session
 from flasky.models import User
+from tests.factories import login_as, make_user
 
 ADMIN = "admin@example.com"
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
@@ -131,6 +132,16 @@ async def test_healthz_answers_503_when_the_database_does_not_answer_in_time():
     assert status == 503
     assert body == {"status": "unavailable", "database": "timeout"}
     assert elapsed < 3
+
+
+async def test_healthz_skips_the_unconfirmed_gate(client, session):
+    login_as(client, await make_user(session, confirmed=False))
+
+    assert (await client.get("/")).status_code == 302
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok"}
 
 
 @pytest.mark.parametrize("app_config", [{"SSL_REDIRECT": True}])
