@@ -51,8 +51,11 @@ def path_of(url: str) -> str:
 
 
 async def user_by_email(session, email: str) -> User | None:
+    """A fresh read; the transaction is ended so SQLite's one connection is free again."""
     session.expire_all()
-    return await session.scalar(select(User).where(User.email == email))
+    user = await session.scalar(select(User).where(User.email == email))
+    await session.commit()
+    return user
 
 
 async def register(client, email="john@example.com", username="john", password="cat", **kw):
@@ -129,7 +132,14 @@ async def test_login_follows_local_next(client, session):
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.com", "/\\evil.com", "http://evil.com", "https://evil.com/x", "evil.com", "///evil.com"],
+    [
+        "//evil.com",
+        "/\\evil.com",
+        "http://evil.com",
+        "https://evil.com/x",
+        "evil.com",
+        "///evil.com",
+    ],
 )
 async def test_login_refuses_offsite_next(client, session, target):
     await make_user(session, username="ann", email="ann@example.com")
@@ -219,11 +229,16 @@ async def test_flash_after_registration(client):
         ({"username": "ann"}, "Username already in use."),
         ({"password2": "dog"}, "Passwords must match."),
         ({"username": "1john"}, "Usernames must have only letters, numbers, dots or underscores"),
-        ({"username": "john smith"}, "Usernames must have only letters, numbers, dots or underscores"),
+        (
+            {"username": "john smith"},
+            "Usernames must have only letters, numbers, dots or underscores",
+        ),
         ({"email": "not-an-address"}, "Invalid email address."),
     ],
 )
-async def test_registration_errors_are_shown_beside_the_field(client, session, outbox, fields, message):
+async def test_registration_errors_are_shown_beside_the_field(
+    client, session, outbox, fields, message
+):
     await make_user(session, username="ann", email="ann@example.com")
     response = await register(client, **fields)
     html = await text_of(response)
@@ -245,9 +260,7 @@ async def test_administrator_address_becomes_administrator(app, client, session)
     await register(client, email="Boss@example.com", username="boss")
     await register(client, email="staff@example.com", username="staff")
     session.expire_all()
-    roles = dict(
-        (await session.execute(select(User.username, Role.name).join(User.role))).all()
-    )
+    roles = dict((await session.execute(select(User.username, Role.name).join(User.role))).all())
     assert roles == {"boss": "Administrator", "staff": "User"}
 
 
