@@ -271,6 +271,9 @@ def test(coverage: bool, pytest_args: tuple[str, ...]) -> None:
 # A feature with its own commands defines a click group in its package and registers it here:
 #     from flasky.bench.cli import bench
 #     cli.add_command(bench)
+from flasky.bench.cli import bench  # noqa: E402
+
+cli.add_command(bench)
 
 
 def main() -> None:

@@ -1,0 +1,3 @@
+from flasky.bench.cli import bench
+
+bench(prog_name="python -m flasky.bench")

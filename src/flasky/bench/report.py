@@ -1,0 +1,324 @@
+"""Turn measurements into Markdown tables and PNG plots (matplotlib, the `bench` extra)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flasky.bench.runner import Measurement
+
+# The book's app as issue 7 quotes it (one pinned gunicorn worker, SQLite, same data
+# shape); these are quoted, not measured here. api-token: the low end of 16-23.
+BOOK_RPS = {"index": 14.0, "user": 14.0, "post": 25.0, "api-token": 16.0, "api-password": 5.0}
+BOOK_STATEMENTS = {"index": 41, "user": 27, "post": 29}
+TARGET_ORDER = ["index", "user", "post", "api-token", "api-password"]
+RESULTS_START = "<!-- bench:results:start -->"
+RESULTS_END = "<!-- bench:results:end -->"
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if value >= 100 and digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "–"
+    return f"{a / b:.2f}×" if a / b < 10 else f"{a / b:.0f}×"
+
+
+def index_results(results: Iterable[Measurement]) -> dict[tuple[str, str, int], Measurement]:
+    return {(m.server, m.target, m.connections): m for m in results}
+
+
+def floor_name(results: list[Measurement]) -> str | None:
+    return next((m.server for m in results if m.role == "floor"), None)
+
+
+def app_name(results: list[Measurement]) -> str | None:
+    return next((m.server for m in results if m.role == "app"), None)
+
+
+def compare_names(results: list[Measurement]) -> list[str]:
+    names: list[str] = []
+    for m in results:
+        if m.role == "compare" and m.server not in names:
+            names.append(m.server)
+    return names
+
+
+def implied_latency_ms(m: Measurement) -> float | None:
+    """Little's law: with c connections always busy, the mean latency is c / throughput."""
+    return m.connections / m.rps * 1000 if m.rps else None
+
+
+def summary_table(results: list[Measurement], connections: int) -> str:
+    idx = index_results(results)
+    app, floor = app_name(results), floor_name(results)
+    others = compare_names(results)
+    head = (
+        ["page", f"{app} req/s"]
+        + [f"{o} req/s" for o in others]
+        + ["floor req/s", f"{app} ÷ floor"]
+        + [f"{app} ÷ {o}" for o in others]
+        + [f"{app} p99 ms"]
+        + [f"{o} p99 ms" for o in others]
+        + ["SQL / req", "CPU ms / req", "book's app req/s (quoted)", f"{app} ÷ book"]
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    floor_m = idx.get((floor, "hello", connections)) if floor else None
+    for target in TARGET_ORDER:
+        mine = idx.get((app, target, connections))
+        if mine is None:
+            continue
+        theirs = [idx.get((o, target, connections)) for o in others]
+        sql = [str(mine.statements) if mine.statements is not None else "–"]
+        sql += [str(t.statements) if t and t.statements is not None else "–" for t in theirs]
+        cpu = [_fmt(mine.cpu_ms_per_request, 2)] + [
+            _fmt(t.cpu_ms_per_request, 2) if t else "–" for t in theirs
+        ]
+        row = [mine.label, _fmt(mine.rps)] + [_fmt(t.rps) if t else "–" for t in theirs]
+        row += [
+            _fmt(floor_m.rps) if floor_m else "–",
+            _ratio(mine.rps, floor_m.rps if floor_m else None),
+        ]
+        row += [_ratio(mine.rps, t.rps if t else None) for t in theirs]
+        row += [_fmt(mine.p99_ms)] + [_fmt(t.p99_ms) if t else "–" for t in theirs]
+        row += [
+            " / ".join(sql),
+            " / ".join(cpu),
+            _fmt(BOOK_RPS.get(target)),
+            _ratio(mine.rps, BOOK_RPS.get(target)),
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def full_table(results: list[Measurement]) -> str:
+    idx = index_results(results)
+    floor = floor_name(results)
+    head = [
+        "server",
+        "page",
+        "conns",
+        "req/s",
+        "÷ floor",
+        "p50 ms",
+        "p99 ms",
+        "p99 ÷ c/rps",
+        "errors",
+        "non-2xx",
+        "CPU ms/req",
+        "CPU ÷ floor",
+        "SQL/req",
+        "generator CPU",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    order = {name: i for i, name in enumerate(TARGET_ORDER)}
+    for m in sorted(
+        results, key=lambda m: (order.get(m.target, -1), m.connections, m.role != "app", m.server)
+    ):
+        floor_m = idx.get((floor, "hello", m.connections)) if floor else None
+        implied = implied_latency_ms(m)
+        row = [
+            m.server,
+            m.label,
+            str(m.connections),
+            _fmt(m.rps),
+            _ratio(m.rps, floor_m.rps if floor_m else None),
+            _fmt(m.p50_ms),
+            _fmt(m.p99_ms),
+            _ratio(m.p99_ms, implied) if m.connections > 1 else "–",
+            str(m.errors),
+            str(m.non2xx),
+            _fmt(m.cpu_ms_per_request, 2),
+            _ratio(m.cpu_ms_per_request, floor_m.cpu_ms_per_request if floor_m else None),
+            "–" if m.statements is None else str(m.statements),
+            f"{m.generator_cpu_share:.0%}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def target_checks(
+    results: list[Measurement], connections: int = 100
+) -> list[tuple[str, bool, str]]:
+    """Issue 7 point 5, checked against this run (book figures as quoted in the issue)."""
+    idx = index_results(results)
+    app, floor = app_name(results), floor_name(results)
+    checks: list[tuple[str, bool, str]] = []
+    floor_m = idx.get((floor, "hello", connections)) if floor else None
+    for target, label in (
+        ("index", "/"),
+        ("post", "/post/<most comments>"),
+        ("api-token", "API with a token"),
+    ):
+        m = idx.get((app, target, connections))
+        if m is None:
+            continue
+        book = BOOK_RPS[target]
+        checks.append(
+            (
+                f"{label} ≥ 10× the book's app ({book:g} req/s)",
+                m.rps >= 10 * book,
+                f"{m.rps:,.0f} req/s = {m.rps / book:.0f}×",
+            )
+        )
+    m = idx.get((app, "index", connections))
+    if m and floor_m:
+        checks.append(
+            (
+                "/ ≥ 20 % of the bare-hello floor",
+                m.rps >= 0.2 * floor_m.rps,
+                f"{m.rps / floor_m.rps:.0%} of {floor_m.rps:,.0f} req/s",
+            )
+        )
+    at_1000 = [m for m in results if m.server == app and m.connections == 1000]
+    if at_1000:
+        bad = [m for m in at_1000 if m.errors or m.non2xx]
+        checks.append(
+            (
+                "no errors at 1,000 connections",
+                not bad,
+                "none"
+                if not bad
+                else ", ".join(f"{m.target}: {m.errors} errors, {m.non2xx} non-2xx" for m in bad),
+            )
+        )
+    fair = [m for m in results if m.server == app and m.connections == connections and m.rps]
+    if fair:
+        worst = max(fair, key=lambda m: m.p99_ms / implied_latency_ms(m))
+        ratio = worst.p99_ms / implied_latency_ms(worst)
+        checks.append(
+            (
+                f"p99 at {connections} connections ≤ 1.5× c/throughput",
+                ratio <= 1.5,
+                f"worst {worst.target}: p99 {worst.p99_ms:.0f} ms = {ratio:.2f}× of "
+                f"{implied_latency_ms(worst):.0f} ms",
+            )
+        )
+    return checks
+
+
+def checks_table(checks: list[tuple[str, bool, str]]) -> str:
+    lines = ["| target | met | this run |", "|---|---|---|"]
+    lines += [f"| {name} | {'yes' if ok else '**no**'} | {detail} |" for name, ok, detail in checks]
+    return "\n".join(lines)
+
+
+def plot(results: list[Measurement], directory: Path, prefix: str = "") -> list[Path]:
+    """One PNG per page: req/s and p99 against connections, one line per server."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    floor = floor_name(results)
+    floor_points = sorted(
+        (m.connections, m) for m in results if m.server == floor and m.target == "hello"
+    )
+    for target in TARGET_ORDER:
+        rows = [m for m in results if m.target == target]
+        if not rows:
+            continue
+        fig, (ax_rps, ax_p99) = plt.subplots(1, 2, figsize=(10, 3.8))
+        servers = []
+        for m in rows:
+            if m.server not in servers:
+                servers.append(m.server)
+        for server in servers:
+            points = sorted((m.connections, m) for m in rows if m.server == server)
+            xs = [c for c, _ in points]
+            ax_rps.plot(xs, [m.rps for _, m in points], marker="o", label=server)
+            ax_p99.plot(xs, [m.p99_ms for _, m in points], marker="o", label=server)
+        if floor_points:
+            xs = [c for c, _ in floor_points]
+            ax_rps.plot(
+                xs,
+                [m.rps for _, m in floor_points],
+                linestyle="--",
+                color="grey",
+                label=f"{floor} (floor)",
+            )
+        ax_rps.set_title(f"{rows[0].label}: throughput")
+        ax_rps.set_ylabel("requests / s")
+        ax_p99.set_title(f"{rows[0].label}: p99 latency")
+        ax_p99.set_ylabel("ms")
+        ax_p99.set_yscale("log")
+        for ax in (ax_rps, ax_p99):
+            ax.set_xscale("log")
+            ax.set_xlabel("connections")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = directory / f"{prefix}{target}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def results_markdown(
+    results: list[Measurement], meta: dict[str, Any], images: list[str], scenarios_md: str = ""
+) -> str:
+    parts = [
+        f"_Generated by `{meta.get('command', 'flasky bench run')}` on {meta.get('date', '?')}._",
+        "",
+    ]
+    parts.append(_meta_table(meta))
+    summary_at = (
+        100
+        if any(m.connections == 100 for m in results)
+        else max((m.connections for m in results), default=0)
+    )
+    parts += [
+        "",
+        f"### Summary at {summary_at} connections",
+        "",
+        summary_table(results, summary_at),
+    ]
+    checks = target_checks(results, summary_at)
+    if checks:
+        parts += ["", "### Targets of issue 7, point 5", "", checks_table(checks)]
+    if images:
+        parts += ["", "### Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images]
+    if scenarios_md:
+        parts += ["", scenarios_md]
+    parts += ["", "### Every measurement", "", full_table(results)]
+    return "\n".join(parts) + "\n"
+
+
+def _meta_table(meta: dict[str, Any]) -> str:
+    keys = [
+        ("machine", "machine"),
+        ("database", "database"),
+        ("server", "app server"),
+        ("compare", "comparison"),
+        ("floor", "floor"),
+        ("generator", "load generator"),
+        ("duration", "seconds per cell"),
+        ("data", "data set"),
+    ]
+    lines = ["| | |", "|---|---|"]
+    lines += [f"| {label} | {meta[key]} |" for key, label in keys if meta.get(key)]
+    return "\n".join(lines)
+
+
+def write_into(document: Path, generated: str, template: str) -> None:
+    """Replace the generated part of a document (between the markers), or create it."""
+    text = document.read_text() if document.exists() else template
+    if RESULTS_START not in text:
+        text = text.rstrip() + f"\n\n{RESULTS_START}\n{RESULTS_END}\n"
+    pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
+    text = pattern.sub(lambda _: f"{RESULTS_START}\n{generated}\n{RESULTS_END}", text)
+    document.parent.mkdir(parents=True, exist_ok=True)
+    document.write_text(text)
