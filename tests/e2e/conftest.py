@@ -321,4 +321,6 @@ def log_in(page, email: str, password: str = seed.PASSWORD) -> None:
     page.fill("#email", email)
     page.fill("#password", password)
     page.locator("form input[type=submit], form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    # Wait for the redirect away from the login page: navigating elsewhere while the POST is
+    # in flight would cancel it, and with it the login cookie.
+    page.wait_for_url(lambda url: "/auth/login" not in url)
