@@ -70,3 +70,15 @@ def login_as(client: Any, user: User) -> None:
 
 def logout(client: Any) -> None:
     client.delete_cookie("localhost", client.app.config["QUART_AUTH_COOKIE_NAME"], path="/")
+
+
+ROLES = ["anonymous", "User", "Moderator", "Administrator"]
+
+
+async def sign_in_as(client: Any, session: AsyncSession, role: str, **fields: Any) -> User | None:
+    """A confirmed user of `role` logged in on `client`; "anonymous" logs nobody in."""
+    if role == "anonymous":
+        return None
+    user = await make_user(session, role=role, **fields)
+    login_as(client, user)
+    return user
