@@ -81,6 +81,8 @@ class Config:
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
+        # last_seen is written at most once per this many seconds per user (0 = every request).
+        self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
         self.SSL_REDIRECT = env_flag("SSL_REDIRECT", False)
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
