@@ -32,7 +32,17 @@ def create_app(config_name: str | None = None) -> Quart:
     app.config.from_object(settings)
     app.config["FLASKY_CONFIG"] = settings.NAME
 
-    from flasky import db, email, errors, headers, login, production, ratelimit, templating
+    from flasky import (
+        db,
+        email,
+        errors,
+        hardening,
+        headers,
+        login,
+        production,
+        ratelimit,
+        templating,
+    )
 
     db.init_app(app)
     email.init_app(app)
@@ -43,6 +53,7 @@ def create_app(config_name: str | None = None) -> Quart:
     production.init_app(app)
     headers.init_app(app)
     ratelimit.init_app(app)
+    hardening.init_app(app)
 
     app.register_blueprint(_bootstrap_blueprint())
 

@@ -1,0 +1,64 @@
+"""Input the routes never meant to take, refused before it reaches a view (issue 8, point 5;
+found by tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
+
+- `<int:id>` in a URL matches only ids a database integer column can hold: Werkzeug's
+  converter takes any number of digits, and `/post/99999999999999999999` then overflowed
+  in the driver (a 500) instead of being the 404 it is.
+- The pages' forms take form data only. quart-wtf feeds a JSON body straight into a form,
+  where a list, a number or bytes that are not UTF-8 raise inside the form (a 500).
+- No NUL character in a URL or a form field: PostgreSQL's text types cannot hold one, so
+  `/follow/%00` or an "About me" with a NUL in it failed in the driver (a 500 on
+  PostgreSQL only). Browsers never send one; a 400 says the request is malformed.
+"""
+
+from __future__ import annotations
+
+from quart import Quart, abort, request
+from werkzeug.routing import IntegerConverter, Map
+
+# PostgreSQL's INTEGER (SQLite's is wider); every id column is one.
+MAX_DATABASE_INTEGER = 2**31 - 1
+
+# Endpoints outside the API that are meant to take JSON.
+JSON_ENDPOINTS = {"main.preview"}
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    def __init__(
+        self,
+        map: Map,  # noqa: A002 - Werkzeug's name
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = MAX_DATABASE_INTEGER,  # noqa: A002
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+async def refuse_json_for_forms() -> None:
+    if (
+        request.method in {"POST", "PUT", "PATCH", "DELETE"}
+        and request.is_json
+        and request.blueprint != "api"
+        and request.endpoint not in JSON_ENDPOINTS
+    ):
+        abort(400, "This page takes form data, not JSON.")
+
+
+async def refuse_nul_characters() -> None:
+    texts = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method in {"POST", "PUT", "PATCH"} and request.mimetype in FORM_MIMETYPES:
+        form = await request.form
+        texts += [*form.keys(), *form.values()]
+    if any("\x00" in text for text in texts):
+        abort(400, "The request contains a NUL character.")
+
+
+FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def init_app(app: Quart) -> None:
+    # Before any blueprint is registered: a rule picks its converter when it is added.
+    app.url_map.converters["int"] = DatabaseIntegerConverter
+    app.before_request(refuse_json_for_forms)
+    app.before_request(refuse_nul_characters)
