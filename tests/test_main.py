@@ -33,7 +33,9 @@ async def make_reader(session):
 
 
 async def post_count(session) -> int:
-    return await session.scalar(select(func.count(Post.id)))
+    count = await session.scalar(select(func.count(Post.id)))
+    await session.commit()  # SQLite has one pooled connection: don't keep it from the app
+    return count
 
 
 # -- greeting and post form ------------------------------------------------------------------
