@@ -129,7 +129,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
-                while self.frozen:  # a partition: bytes sent, nothing arrives
+                while self.frozen:  # noqa: ASYNC110 - a partition: bytes sent, nothing arrives
                     await asyncio.sleep(0.05)
                 writer.write(data)
                 await writer.drain()
@@ -185,7 +185,9 @@ async def test_database_restart_gives_503_then_recovers_without_restarting_the_a
 
     await proxy.stop()
     await assert_unavailable(client, "/")
-    await assert_unavailable(client, "/api/v1/posts/", headers=basic_auth("john@example.com", "cat"))
+    await assert_unavailable(
+        client, "/api/v1/posts/", headers=basic_auth("john@example.com", "cat")
+    )
 
     await proxy.start()  # same port: the database is back
     assert await get_all(client) == [200, 200, 200]
@@ -213,7 +215,10 @@ async def test_partitioned_database_gives_503_within_seconds_then_recovers(proxi
 async def terminate_backends(url) -> int:
     """pg_terminate_backend every other connection to the test database."""
     admin = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database=url.database,
     )
     try:

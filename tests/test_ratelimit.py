@@ -37,7 +37,8 @@ async def post_to(client, endpoint: str, address: str = "192.0.2.1"):
     """One submission to a limited endpoint, as a guesser would send it."""
     if endpoint == "api.get_token":
         return await client.post(
-            "/api/v1/tokens/", headers=basic_auth("someone@example.com", "guess"),
+            "/api/v1/tokens/",
+            headers=basic_auth("someone@example.com", "guess"),
             **from_address(address),
         )
     path, form = {

@@ -72,10 +72,15 @@ class Server:
         self.log_file = open(log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "hypercorn",
-                "--config", str(ROOT / "hypercorn.toml"),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", "1",
+                sys.executable,
+                "-m",
+                "hypercorn",
+                "--config",
+                str(ROOT / "hypercorn.toml"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
                 "flasky.asgi:app",
             ],
             cwd=ROOT,
@@ -85,8 +90,8 @@ class Server:
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(base_url=self.url) as client:
             while time.monotonic() < deadline:
                 assert self.process.poll() is None, self.log()
@@ -98,12 +103,12 @@ class Server:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"server did not start:\n{self.log()}")
 
-    async def wait_exit(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
+    async def wait_exit(self, within: float) -> int:
+        deadline = time.monotonic() + within
+        while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         code = self.process.poll()
-        assert code is not None, f"server still running {timeout}s after SIGTERM:\n{self.log()}"
+        assert code is not None, f"server still running {within}s after SIGTERM:\n{self.log()}"
         return code
 
     def log(self) -> str:
@@ -221,7 +226,7 @@ async def test_sigterm_finishes_the_request_in_flight_and_delivers_queued_mail(a
         assert b"/auth/login" in raw.split(b"\r\n\r\n", 1)[0]
 
         # The confirmation mail was queued behind a 2 s SMTP server; shutdown waits for it.
-        assert await server.wait_exit(timeout=30) == 0, server.log()
+        assert await server.wait_exit(within=30) == 0, server.log()
         assert mail.recipients == ["inflight@example.com"], server.log()
         assert b"/auth/confirm/" in mail.messages[0]
     assert await user_exists(app, "inflight@example.com")
@@ -238,7 +243,7 @@ async def test_mail_the_server_cannot_deliver_before_exit_is_logged_in_full(app,
         )
         assert raw.startswith(b"HTTP/1.1 302"), raw[:500]
         started = time.monotonic()
-        assert await server.wait_exit(timeout=30) == 0, server.log()
+        assert await server.wait_exit(within=30) == 0, server.log()
         assert time.monotonic() - started < 15
         assert mail.recipients == []
 

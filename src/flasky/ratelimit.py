@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from flask.sansio.blueprints import Blueprint
 from quart import Quart, Response, current_app, request
@@ -54,7 +55,9 @@ def parse_limits(text: str) -> list[RateLimit]:
         count, _, period = part.partition("/")
         match = _PERIOD.match(period)
         if not count.strip().isdigit() or int(count) < 1 or not match or not any(match.groups()):
-            raise ConfigError(f"Bad rate limit {part!r}: write it as '<count>/<period>', e.g. '10/minute'.")
+            raise ConfigError(
+                f"Bad rate limit {part!r}: write it as '<count>/<period>', e.g. '10/minute'."
+            )
         number = float(match.group(1) or 1)
         seconds = number * _UNITS[match.group(2)] if match.group(2) else number
         if seconds <= 0:
