@@ -18,6 +18,7 @@ import sys
 import textwrap
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,11 +36,11 @@ WRITES = 50
 # Shared by the in-process route and the subprocess scripts below.
 WRITE_ROUTE = """
 async def concurrent_write():
-    data = await request.get_json()
+    data = await request.form  # a form post, as the site's own pages send
     session = get_session()
     before = await session.scalar(select(func.count(Post.id)))
     await asyncio.sleep(0)  # let the other requests in between the read and the write
-    session.add(Post(body=data["body"], author_id=data["author_id"]))
+    session.add(Post(body=data["body"], author_id=int(data["author_id"])))
     await session.commit()
     return {"before": before, "pid": os.getpid()}, 201
 """
@@ -77,7 +78,9 @@ async def test_concurrent_requests_all_stored(app, client, session, caplog):
 
     responses = await asyncio.gather(
         *(
-            client.post("/_test/concurrent-write", json={"body": f"w-{i}", "author_id": author.id})
+            client.post(
+                "/_test/concurrent-write", form={"body": f"w-{i}", "author_id": str(author.id)}
+            )
             for i in range(WRITES)
         )
     )
@@ -198,8 +201,8 @@ def _free_port() -> int:
 def _post(port: int, body: dict) -> tuple[int, dict]:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/_test/concurrent-write",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        data=urllib.parse.urlencode(body).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
         method="POST",
     )
     try:
