@@ -38,18 +38,28 @@ def _json(schema_name: str, description: str, **extra: Any) -> dict[str, Any]:
 
 
 ERROR_RESPONSES = {
-    400: ("BadRequest", "Malformed JSON, a wrong type, or a missing or empty body."),
+    400: (
+        "BadRequest",
+        "A malformed request: bad JSON, a wrong type, a missing or empty body, or a NUL "
+        "character anywhere in the URL.",
+    ),
     401: ("Unauthorized", "No credentials, or wrong ones."),
     403: ("Forbidden", "Unconfirmed account, or not allowed to do this."),
     404: ("NotFound", "No such resource."),
     413: ("PayloadTooLarge", "The request body is larger than the server accepts."),
     415: ("UnsupportedMediaType", "The request body is not sent as application/json."),
-    429: ("TooManyRequests", "Rate limit reached; retry after the Retry-After header's seconds."),
+    429: (
+        "TooManyRequests",
+        "Too many wrong passwords (or token requests) from this address; retry after "
+        "Retry-After seconds. Only when rate limits are on (the production default).",
+    ),
     500: ("InternalServerError", "An unexpected error on the server."),
     503: ("ServiceUnavailable", "The database is not answering; retry shortly."),
 }
-# What any authenticated operation can answer.
-COMMON = (401, 403, 500, 503)
+# What any authenticated operation can answer. 400: a NUL character in the URL is refused
+# before routing (flasky/hardening.py); 429: wrong passwords are rate limited on every endpoint
+# (flasky/ratelimit.py).
+COMMON = (400, 401, 403, 429, 500, 503)
 # What any operation that reads a JSON body can answer in addition.
 WRITES = (400, 413, 415)
 
@@ -270,7 +280,6 @@ def _paths() -> dict[str, Any]:
                 "get_token",
                 "Get an authentication token",
                 {"200": _json("Token", "A new token.")},
-                (429,),
                 description="Only with an email and password: a token cannot buy a new token "
                 "(401).",
             )
