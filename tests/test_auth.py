@@ -439,3 +439,38 @@ async def test_anonymous_requests_write_nothing(client, database):
     before = database.statement_count
     await client.get("/auth/login")
     assert database.statement_count == before
+
+
+# -- the shared form macros ------------------------------------------------------------------
+
+
+async def test_form_macros_render_every_field_type(app):
+    from quart import render_template_string
+    from quart_wtf import QuartForm
+    from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+    from wtforms.validators import DataRequired
+
+    class EverythingForm(QuartForm):
+        name = StringField("Name", validators=[DataRequired()])
+        body = TextAreaField("Body")
+        role = SelectField("Role", choices=[(1, "User"), (2, "Moderator")], coerce=int)
+        confirmed = BooleanField("Confirmed")
+        submit = SubmitField("Submit")
+
+    async with app.test_request_context("/", method="POST"):
+        form = EverythingForm(formdata=None)
+        form.name.errors = ["Name is required."]
+        html = await render_template_string(
+            '{% from "_forms.html" import render_form, render_field %}'
+            "{{ render_form(form, action='/x', id='f') }}"
+            "{{ render_field(form.body, rows=3, class='extra') }}",
+            form=form,
+        )
+    assert '<form method="post" action="/x" id="f">' in html
+    assert 'class="form-control is-invalid"' in html
+    assert '<div class="invalid-feedback d-block" id="name-errors">' in html
+    assert 'aria-describedby="name-errors"' in html
+    assert '<textarea class="form-control extra" id="body" name="body" rows="3">' in html
+    assert '<select class="form-select" id="role" name="role">' in html
+    assert 'class="form-check-input"' in html
+    assert 'class="btn btn-primary"' in html

@@ -5,6 +5,9 @@ hash starts, a `GET /` is fired. With hashing in worker threads (the app's way) 
 is answered while that hash is still running, before any login finishes; with hashing
 forced onto the event loop (asyncio.to_thread patched to run inline) the same GET cannot
 even start until the hash is done. Only orderings are compared, no absolute times.
+
+On SQLite the first test also proves the login view gives back the database connection
+(the process has only one) before hashing: holding it, GET / would wait for the pool.
 """
 
 from __future__ import annotations
