@@ -17,9 +17,7 @@ async def text_of(response) -> str:
 
 async def follows(session, follower, followed) -> bool:
     found = await session.scalar(
-        select(
-            exists().where(Follow.follower_id == follower.id, Follow.followed_id == followed.id)
-        )
+        select(exists().where(Follow.follower_id == follower.id, Follow.followed_id == followed.id))
     )
     await session.commit()  # SQLite has one pooled connection: don't keep it from the app
     return bool(found)
@@ -171,7 +169,9 @@ async def test_followers_are_paginated(client, session):
     def fans_in(html: str) -> set[str]:
         return set(re.findall(r'href="/user/(fan\d)"', html))
 
-    pages = [fans_in(await text_of(await client.get(f"/followers/ann?page={p}"))) for p in (1, 2, 3)]
+    pages = [
+        fans_in(await text_of(await client.get(f"/followers/ann?page={p}"))) for p in (1, 2, 3)
+    ]
     assert [len(page) for page in pages] == [2, 2, 1]
     assert set().union(*pages) == {f"fan{n}" for n in range(5)}
     first = await text_of(await client.get("/followers/ann"))

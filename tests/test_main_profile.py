@@ -211,7 +211,10 @@ def admin_form(user: User, **changes: str) -> dict[str, str]:
         ({"email": "bob@example.com"}, "Email already registered."),
         ({"email": "BOB@example.com"}, "Email already registered."),
         ({"username": "bob"}, "Username already in use."),
-        ({"username": "no spaces"}, "Usernames must have only letters, numbers, dots or underscores"),
+        (
+            {"username": "no spaces"},
+            "Usernames must have only letters, numbers, dots or underscores",
+        ),
         ({"email": "not-an-email"}, "Invalid email address."),
         ({"role": "999"}, "Not a valid choice."),
         ({"role": "admin"}, "Invalid Choice: could not coerce."),

@@ -72,7 +72,9 @@ async def test_edit_post_is_for_the_author_or_an_administrator(
 async def test_editing_a_post_rerenders_it_and_flashes(client, session):
     ann = await sign_in_as(client, session, "User", username="ann")
     post = await make_post(session, ann, body="old")
-    response = await client.post(f"/edit/{post.id}", form={"body": "new **bold** <script>x()</script>"})
+    response = await client.post(
+        f"/edit/{post.id}", form={"body": "new **bold** <script>x()</script>"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/post/{post.id}"
     html = await text_of(await client.get(f"/post/{post.id}"))

@@ -140,8 +140,10 @@ async def user_posts_page(
     session: AsyncSession, user: User, *, page: int, per_page: int, total: int | None = None
 ) -> Page[Post]:
     """A user's posts, newest first; pass `total` when the post count is already known."""
-    stmt = select(Post).options(joinedload(Post.author, innerjoin=True)).where(
-        Post.author_id == user.id
+    stmt = (
+        select(Post)
+        .options(joinedload(Post.author, innerjoin=True))
+        .where(Post.author_id == user.id)
     )
     return await paginate(
         session,
@@ -233,9 +235,7 @@ async def profile_stats(
     def follow_exists(follower_id: int | None, followed_id: int | None) -> object:
         if follower_id is None or followed_id is None or follower_id == followed_id:
             return false()
-        return exists().where(
-            Follow.follower_id == follower_id, Follow.followed_id == followed_id
-        )
+        return exists().where(Follow.follower_id == follower_id, Follow.followed_id == followed_id)
 
     row = (
         await session.execute(

@@ -155,10 +155,12 @@ async def preview() -> Any:
 @main.route("/user/<username>")
 async def user(username: str) -> str:
     session = get_session()
-    profile = await queries.user_by_username(session, username)
+    viewer = current_user()
+    # One's own profile needs no second load of the same row.
+    own = viewer.is_authenticated and viewer.username == username
+    profile = viewer if own else await queries.user_by_username(session, username)
     if profile is None:
         abort(404)
-    viewer = current_user()
     stats = await queries.profile_stats(session, profile, viewer.id)
     posts = await queries.user_posts_page(
         session,
