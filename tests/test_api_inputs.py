@@ -13,7 +13,7 @@ from flasky.models import Comment, Post
 from tests.api_client import APIClient
 from tests.factories import make_post, make_user
 
-MAX_CONTENT_LENGTH = 4096
+MAX_CONTENT_LENGTH = 64 * 1024  # above the longest post the forms allow
 
 
 @pytest.fixture
@@ -102,6 +102,26 @@ async def test_bad_input_is_a_4xx_and_saves_nothing(api, session, target, case):
     assert response.json["error"]
     assert response.json["message"]
     assert await saved_state(session) == before
+
+
+@pytest.mark.parametrize("too_long", [False, True])
+async def test_bodies_are_capped_like_the_forms(api, session, target, too_long):
+    from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
+
+    limit = COMMENT_MAX_LENGTH if target.url.endswith("/comments/") else POST_MAX_LENGTH
+    before = await saved_state(session)
+    response = await api.request(
+        target.method,
+        target.url,
+        auth=("john@example.com", "cat"),
+        json={"body": "x" * (limit + too_long)},
+    )
+    if too_long:
+        assert response.status_code == 400
+        assert str(limit) in response.json["message"]
+        assert await saved_state(session) == before
+    else:
+        assert response.status_code in (200, 201)
 
 
 async def test_the_same_requests_succeed_when_well_formed(api, session, target):

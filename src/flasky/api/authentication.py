@@ -65,7 +65,10 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
 async def authenticate() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    credentials = request.authorization
+    try:
+        credentials = request.authorization
+    except ValueError:  # Werkzeug's Basic parser on non-ASCII base64 text
+        credentials = None
     if credentials is None or credentials.type != "basic":
         raise Unauthorized("Invalid credentials")
     user, token_used = await user_from_credentials(

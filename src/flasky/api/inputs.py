@@ -49,8 +49,25 @@ def _build(from_json: Callable[[Any], T], data: Any) -> T:
         raise ValidationError("body is nested too deeply to render") from error
 
 
+def _check_length(from_json: Callable[[Any], Any], data: Any) -> None:
+    # The pages' forms cap bodies; without the same cap here the API stored what the site
+    # refuses, and one request could cost seconds of Markdown rendering.
+    from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
+    from flasky.models import Comment, Post
+
+    limits = {
+        Post.from_json: ("post", POST_MAX_LENGTH),
+        Comment.from_json: ("comment", COMMENT_MAX_LENGTH),
+    }
+    kind, limit = limits.get(from_json, ("body", None))
+    body = data.get("body") if isinstance(data, dict) else None
+    if limit is not None and isinstance(body, str) and len(body) > limit:
+        raise ValidationError(f"a {kind} is at most {limit} characters")
+
+
 async def build_from_json(from_json: Callable[[Any], T], data: Any) -> T:
     """Validate with the model's from_json, which also renders the Markdown: that is CPU work
-    (milliseconds per KB, up to MAX_CONTENT_LENGTH), so it runs in a worker thread."""
+    (milliseconds per KB), so it runs in a worker thread."""
     _check_storable(data)
+    _check_length(from_json, data)
     return await asyncio.to_thread(_build, from_json, data)

@@ -15,6 +15,7 @@ from quart import current_app
 
 from flasky.api import api
 from flasky.api.representations import absolute_url_for
+from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -112,6 +113,23 @@ def _operation(
     return operation
 
 
+def _new_text(kind: str, max_length: int) -> dict[str, Any]:
+    """The request body of a new post or comment; the same limit as the site's form."""
+    return {
+        "type": "object",
+        "required": ["body"],
+        "properties": {
+            "body": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": max_length,
+                "description": f"The {kind} in Markdown. Must not be blank or contain NUL "
+                "characters.",
+            }
+        },
+    }
+
+
 LOCATION_HEADER = {
     "Location": {
         "description": "The absolute URL of the new resource.",
@@ -207,28 +225,8 @@ SCHEMAS: dict[str, Any] = {
             "count": {"type": "integer", "minimum": 0, "description": "Comments on all pages."},
         },
     },
-    "NewPost": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "body": {
-                "type": "string",
-                "minLength": 1,
-                "description": "Markdown. Must not be blank or contain NUL characters.",
-            }
-        },
-    },
-    "NewComment": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "body": {
-                "type": "string",
-                "minLength": 1,
-                "description": "Markdown. Must not be blank or contain NUL characters.",
-            }
-        },
-    },
+    "NewPost": _new_text("post", POST_MAX_LENGTH),
+    "NewComment": _new_text("comment", COMMENT_MAX_LENGTH),
     "Token": {
         "type": "object",
         "additionalProperties": False,
