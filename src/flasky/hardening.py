@@ -6,6 +6,9 @@ found by tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
   in the driver (a 500) instead of being the 404 it is.
 - The pages' forms take form data only. quart-wtf feeds a JSON body straight into a form,
   where a list, a number or bytes that are not UTF-8 raise inside the form (a 500).
+- A malformed `Authorization` header is refused as bad credentials: Werkzeug's parser
+  raises ValueError on a Basic header with non-ASCII characters (a 500 on every API
+  endpoint).
 - No NUL character in a URL or a form field: PostgreSQL's text types cannot hold one, so
   `/follow/%00` or an "About me" with a NUL in it failed in the driver (a 500 on
   PostgreSQL only). Browsers never send one; a 400 says the request is malformed.
@@ -14,6 +17,8 @@ found by tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
 from __future__ import annotations
 
 from quart import Quart, abort, request
+from werkzeug.datastructures import Authorization
+from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter, Map
 
 # PostgreSQL's INTEGER (SQLite's is wider); every id column is one.
@@ -54,6 +59,21 @@ async def refuse_nul_characters() -> None:
         abort(400, "The request contains a NUL character.")
 
 
+def authorization_or_none() -> Authorization | None:
+    """request.authorization, or None when the header cannot be parsed at all."""
+    try:
+        return request.authorization
+    except ValueError:
+        return None
+
+
+async def refuse_unparsable_credentials() -> None:
+    # Only the API reads the header; pages ignore it.
+    if request.blueprint == "api" and "Authorization" in request.headers:
+        if authorization_or_none() is None:
+            raise Unauthorized("Invalid credentials")
+
+
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
@@ -62,3 +82,4 @@ def init_app(app: Quart) -> None:
     app.url_map.converters["int"] = DatabaseIntegerConverter
     app.before_request(refuse_json_for_forms)
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unparsable_credentials)

@@ -118,7 +118,9 @@ API_PASSWORD_FAILURES = "api.password_failures"
 
 
 def _api_password_attempt() -> bool:
-    credentials = request.authorization
+    from flasky.hardening import authorization_or_none
+
+    credentials = authorization_or_none()
     return (
         request.blueprint == "api"
         and credentials is not None
