@@ -274,6 +274,9 @@ def test(coverage: bool, pytest_args: tuple[str, ...]) -> None:
 from flasky.bench.cli import bench  # noqa: E402
 
 cli.add_command(bench)
+from flasky.soak import soak  # noqa: E402
+
+cli.add_command(soak)
 
 
 def main() -> None:
