@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from quart import current_app
 from sqlalchemy import Boolean, ForeignKey, String, Text, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, joinedload, validates
 from sqlalchemy.sql import Select
 
 from flasky import security
@@ -233,7 +233,7 @@ class AnonymousUser:
 async def load_user(session: AsyncSession, user_id: int) -> User | None:
     """A user with their role, ready for can() checks."""
     return await session.scalar(
-        select(User).options(selectinload(User.role)).where(User.id == user_id)
+        select(User).options(joinedload(User.role)).where(User.id == user_id)
     )
 
 
