@@ -15,7 +15,7 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from flasky import security
 from flasky.auth import auth
@@ -109,7 +109,7 @@ async def login() -> ResponseReturnValue:
     form = await LoginForm.create_form()
     if await form.validate_on_submit():
         user = await get_session().scalar(
-            select(User).options(selectinload(User.role)).where(User.email == form.email.data)
+            select(User).options(joinedload(User.role)).where(User.email == form.email.data)
         )
         await end_read_transaction()
         if await password_matches(user, form.password.data):
