@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, jsonify, make_response, render_template, request
+from quart import Quart, Response, g, jsonify, make_response, render_template, request
 from quart_wtf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -81,6 +81,12 @@ def init_app(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unhandled(error: Exception) -> Response:
+        # Render the page as for a visitor: the user row belongs to the request's session,
+        # which the error may have left unusable (a failed flush, a dead connection), and
+        # reading it again would raise inside this handler (a bare 500).
+        from flasky.models import AnonymousUser
+
+        g.current_user = AnonymousUser()
         if is_database_unavailable(error):
             log.error(
                 "Database unavailable on %s %s: %s: %s",
