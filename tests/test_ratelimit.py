@@ -193,3 +193,24 @@ async def test_memory_store_forgets_clients_whose_bucket_is_full_again():
         await store.set(f"idle-{n}", now - timedelta(seconds=1))
     assert await store.get("active", now) == now + timedelta(hours=1)
     assert await store.get("idle-0", now) == now
+
+
+@pytest.mark.parametrize("app_config", [{**LIMITED, "FLASKY_PROXY_COUNT": 1}])
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(client):
+    """Behind nginx every connection comes from the proxy: without the proxy fix all
+    visitors would share one bucket, and one guesser would lock everyone out."""
+
+    async def via_proxy(forwarded_for: str):
+        return await client.post(
+            "/auth/login",
+            form={"email": "someone@example.com", "password": "guess"},
+            headers={"X-Forwarded-For": forwarded_for},
+            **from_address("10.0.0.1"),
+        )
+
+    for _ in range(3):
+        assert (await via_proxy("198.51.100.7")).status_code != 429
+    assert (await via_proxy("198.51.100.7")).status_code == 429
+    assert (await via_proxy("198.51.100.8")).status_code != 429
+    # Only the last hop counts: a client cannot pick its own address by prepending one.
+    assert (await via_proxy("203.0.113.1, 198.51.100.7")).status_code == 429
