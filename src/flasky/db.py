@@ -16,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from flasky.disconnects import FinishAfterDisconnect
+
 log = logging.getLogger("flasky.db")
 slow_query_log = logging.getLogger("flasky.slow_query")
 
@@ -190,6 +192,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def init_app(app: Quart) -> Database:
     database = Database(app)
     app.extensions["database"] = database
+    # A client's disconnect must not cancel a request inside a database call.
+    app.asgi_app = FinishAfterDisconnect(app.asgi_app)  # type: ignore[method-assign]
 
     @app.before_serving
     async def _start_engine() -> None:
