@@ -255,6 +255,8 @@ async def test_a_page_of_posts_runs_a_fixed_number_of_statements(api, session, d
             await make_comment(session, other, p)
     with_full_pages = [await statements_for(url) for url in urls]
 
-    # Auth (user, role) 2 + count 1 + page 1 + comment counts 1 (+ SQLite's BEGIN IMMEDIATE).
+    # Auth (user, role) 2 + count 1 + page 1 + comment counts 1 (+ SQLite's BEGIN IMMEDIATE,
+    # twice: the connection is handed back during the password check, so the page's queries
+    # open a second transaction).
     assert with_full_pages == with_one_post
-    assert max(with_full_pages) <= 6
+    assert max(with_full_pages) <= 7

@@ -54,6 +54,11 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
     user = await session.scalar(
         select(User).options(selectinload(User.role)).where(User.email == email_or_token.lower())
     )
+    # Hand the connection back before the slow hash: on SQLite (one connection per process)
+    # every other request waited behind each ~100 ms check, and under load the checks ran
+    # one at a time; on PostgreSQL they held pool connections. The user stays loaded
+    # (expire_on_commit=False); a later query opens a new transaction.
+    await session.commit()
     if user is None:
         await _dummy_password_check(password)
         return None, False
