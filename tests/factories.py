@@ -63,8 +63,10 @@ def login_as(client: Any, user: User) -> None:
     """Give the test client `user`'s login cookie, as a successful login would."""
     from quart_auth import generate_auth_token
 
+    from flasky.login import auth_id_for
+
     app = client.app
-    token = generate_auth_token(client, str(user.id))
+    token = generate_auth_token(client, auth_id_for(user, app=app))
     client.set_cookie("localhost", app.config["QUART_AUTH_COOKIE_NAME"], token, path="/")
 
 

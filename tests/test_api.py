@@ -9,6 +9,7 @@ import pytest
 from quart_auth import authenticated_client
 
 from flasky import security
+from flasky.login import auth_id_for
 from tests.api_client import APIClient, basic
 from tests.factories import make_user
 
@@ -191,6 +192,6 @@ async def test_server_error_is_json(app, api, john):
 
 async def test_login_cookie_is_not_api_auth(api, client, john):
     # The API is exempt from CSRF, so the site's login cookie must not authenticate it.
-    async with authenticated_client(client, str(john.id)):
+    async with authenticated_client(client, auth_id_for(john)):
         response = await api.get("/api/v1/posts/")
     assert response.status_code == 401

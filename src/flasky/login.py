@@ -1,7 +1,16 @@
-"""Who is asking: quart-auth's cookie, turned into a loaded User (or AnonymousUser) per request."""
+"""Who is asking: quart-auth's cookie, turned into a loaded User (or AnonymousUser) per request.
+
+The cookie carries only a signed auth id, `"<user id>:<fingerprint>"` (`":r"` appended for
+"Keep me logged in"), where the fingerprint is a keyed digest of the user's password hash
+and email address. Changing either (a new password, a reset, a new address) makes every
+cookie issued before it worthless — a stolen cookie does not outlive the password change
+meant to shut its thief out — while the request that made the change re-issues its own
+cookie (refresh_sign_in).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
@@ -10,6 +19,7 @@ from quart import Quart, abort, g, redirect, request, url_for
 from quart_auth import AuthUser, QuartAuth, Unauthorized, login_user, logout_user
 from quart_auth import current_user as auth_cookie_user
 
+from flasky import security
 from flasky.db import get_session
 from flasky.models import AnonymousUser, User
 from flasky.models.role import Permission
@@ -24,27 +34,78 @@ def current_user() -> User | AnonymousUser:
     return user if user is not None else AnonymousUser()
 
 
+@dataclass(frozen=True)
+class AuthId:
+    """What the login cookie says: whose it is, which credentials it was issued against,
+    and whether it was a "Keep me logged in" cookie."""
+
+    user_id: int
+    fingerprint: str
+    remember: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.fingerprint}{':r' if self.remember else ''}"
+
+    @classmethod
+    def parse(cls, auth_id: object) -> AuthId | None:
+        parts = str(auth_id).split(":")
+        if len(parts) not in (2, 3) or not parts[0].isdigit() or not parts[1]:
+            return None
+        if len(parts) == 3 and parts[2] != "r":
+            return None
+        return cls(int(parts[0]), parts[1], remember=len(parts) == 3)
+
+
+def auth_id_for(user: User, remember: bool = False, app: Quart | None = None) -> str:
+    """The auth id a login cookie for user carries (tests set cookies with it too)."""
+    fingerprint = security.fingerprint(security.SESSION, user.password_hash, user.email, app=app)
+    return str(AuthId(user.id, fingerprint, remember))
+
+
+def cookie_matches_credentials(auth_id: AuthId, user: User) -> bool:
+    return security.fingerprint_matches(
+        auth_id.fingerprint, security.SESSION, user.password_hash, user.email
+    )
+
+
 async def load_current_user() -> User | AnonymousUser:
     if "current_user" in g:
         return g.current_user
     user: User | AnonymousUser = AnonymousUser()
-    auth_id = auth_cookie_user.auth_id
-    if auth_id is not None and str(auth_id).isdigit():
-        loaded = await load_user(get_session(), int(auth_id))
-        if loaded is not None:
+    raw = auth_cookie_user.auth_id
+    if raw is not None:
+        auth_id = AuthId.parse(raw)
+        loaded = await load_user(get_session(), auth_id.user_id) if auth_id else None
+        if auth_id and loaded and cookie_matches_credentials(auth_id, loaded):
             user = loaded
+            g.auth_remember = auth_id.remember
+        else:
+            # Issued before the password or address changed, for a deleted user, or in an
+            # older format: the visitor is anonymous, and the cookie is cleared.
+            logout_user()
     g.current_user = user
     return user
 
 
 def sign_in(user: User, remember: bool = False) -> None:
-    login_user(AuthUser(str(user.id)), remember=remember)
+    login_user(AuthUser(auth_id_for(user, remember)), remember=remember)
     g.current_user = user
+    g.auth_remember = remember
+
+
+def refresh_sign_in(user: User) -> None:
+    """After this request changed user's password or address (and committed it): give the
+    request's own cookie the new fingerprint, keeping "Keep me logged in" as it was, so
+    only the other sessions end."""
+    current = current_user()
+    if isinstance(current, User) and current.id == user.id:
+        sign_in(user, remember=g.get("auth_remember", False))
 
 
 def sign_out() -> None:
     logout_user()
     g.current_user = AnonymousUser()
+    g.auth_remember = False
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import time
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from quart import current_app, has_app_context
+from quart import Quart, current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 
 # Token purposes: a token signed for one never verifies for another (SPEC §4).
@@ -15,6 +19,8 @@ CONFIRM = "confirm"
 RESET = "reset"
 CHANGE_EMAIL = "change-email"
 API = "api"
+# The login cookie's binding to the credentials (flasky/login.py).
+SESSION = "session"
 
 
 DEFAULT_HASH_METHOD = "scrypt"
@@ -58,8 +64,9 @@ def _serializer(purpose: str, secret_key: str | None = None) -> URLSafeSerialize
     return URLSafeSerializer(key, salt=f"flasky.{purpose}")
 
 
-def make_token(purpose: str, payload: dict[str, Any], expiration: int = 3600,
-               secret_key: str | None = None) -> str:
+def make_token(
+    purpose: str, payload: dict[str, Any], expiration: int = 3600, secret_key: str | None = None
+) -> str:
     """Sign payload for purpose; it expires `expiration` seconds from now."""
     data = dict(payload, exp=time.time() + expiration)
     return _serializer(purpose, secret_key).dumps(data)
@@ -76,3 +83,36 @@ def read_token(purpose: str, token: str, secret_key: str | None = None) -> dict[
     if data["exp"] < time.time():
         raise InvalidToken("token expired")
     return data
+
+
+# -- fingerprints: binding a cookie or a token to the credentials it was issued against --
+
+
+def _secret_keys(app: Quart | None = None) -> list[bytes]:
+    """The current SECRET_KEY first, then SECRET_KEY_FALLBACKS (as quart-auth reads them)."""
+    config = (app or current_app).config
+    keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
+    return [key if isinstance(key, bytes) else str(key).encode() for key in keys]
+
+
+def _fingerprint(key: bytes, purpose: str, values: tuple[str | None, ...]) -> str:
+    message = json.dumps([purpose, *values]).encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def fingerprint(purpose: str, *values: str | None, app: Quart | None = None) -> str:
+    """A short keyed digest of values (a password hash, an address): it changes whenever
+    they change, and whoever reads it (it travels in cookies and links) learns nothing
+    about them."""
+    return _fingerprint(_secret_keys(app)[0], purpose, values)
+
+
+def fingerprint_matches(candidate: Any, purpose: str, *values: str | None) -> bool:
+    """Whether candidate is the fingerprint of values, under SECRET_KEY or a fallback."""
+    if not isinstance(candidate, str):
+        return False
+    return any(
+        hmac.compare_digest(candidate.encode(), _fingerprint(key, purpose, values).encode())
+        for key in _secret_keys()
+    )

@@ -29,7 +29,14 @@ from flasky.auth.forms import (
 )
 from flasky.auth.mail import send_confirmation, send_email_change, send_password_reset
 from flasky.db import get_session, utcnow
-from flasky.login import current_user, is_safe_next, login_required, sign_in, sign_out
+from flasky.login import (
+    current_user,
+    is_safe_next,
+    login_required,
+    refresh_sign_in,
+    sign_in,
+    sign_out,
+)
 from flasky.models import User
 from flasky.models.user import create_user, load_user
 
@@ -203,6 +210,8 @@ async def change_password() -> ResponseReturnValue:
         if await user.check_password(form.old_password.data):
             await user.set_password(form.password.data)
             await get_session().commit()
+            # Every other login cookie of this user is now void; this one carries on.
+            refresh_sign_in(user)
             await flash("Your password has been updated.")
             return redirect_home()
         await flash("Invalid password.")
@@ -287,6 +296,7 @@ async def change_email(token: str) -> ResponseReturnValue:
             await rollback_keeping_current_user()
             await flash("Invalid request.")
         else:
+            refresh_sign_in(current_user())
             await flash("Your email address has been updated.")
     else:
         await flash("Invalid request.")

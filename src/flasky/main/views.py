@@ -23,7 +23,13 @@ from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
 from flasky.errors import json_error
-from flasky.login import admin_required, current_user, login_required, permission_required
+from flasky.login import (
+    admin_required,
+    current_user,
+    login_required,
+    permission_required,
+    refresh_sign_in,
+)
 from flasky.main import main, queries
 from flasky.main.forms import (
     COMMENT_MAX_LENGTH,
@@ -240,6 +246,7 @@ async def edit_profile_admin(id: int) -> Any:
             await session.rollback()
             await flash("That email or username was just taken; please try again.")
             return redirect(url_for(".edit_profile_admin", id=id))
+        refresh_sign_in(target)  # an administrator who changed their own address stays in
         await flash("The profile has been updated.")
         return redirect(url_for(".user", username=target.username))
     return await render_template("main/edit_profile.html", form=form, user=target, admin=True)
