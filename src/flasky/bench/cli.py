@@ -145,6 +145,17 @@ def seed(
     help="directory for results.json, results.md and plots; docs/ updates docs/benchmarks.md",
 )
 @click.option(
+    "--slow-io-database-url",
+    default="",
+    envvar="BENCH_SLOW_IO_DATABASE_URL",
+    help="database for scenario (b), e.g. PostgreSQL (default: --database-url)",
+)
+@click.option(
+    "--matrix/--no-matrix",
+    default=True,
+    help="run the main matrix (--no-matrix: scenarios only, the matrix kept from results.json)",
+)
+@click.option(
     "--scenarios/--no-scenarios",
     default=False,
     help="also run the async scenarios (issue 7 point 4)",
@@ -286,17 +297,23 @@ def execute(options: dict[str, Any]) -> list[Any]:
         f"{landmarks.top_post_comments} (post {landmarks.top_post_id})",
     }
 
-    servers = [
-        RunningServer(spec, server_cpus if spec.command else None, log_dir) for spec in specs
-    ]
-    try:
-        for server in servers:
-            server.start()
-            click.echo(f"started {server.name} at {server.base_url}")
-        results = run_matrix(servers, targets_for(landmarks), landmarks, plan, log=click.echo)
-    finally:
-        for server in servers:
-            server.stop()
+    results_path = (images_dir if to_docs else output) / "results.json"
+    if options.get("matrix", True):
+        servers = [
+            RunningServer(spec, server_cpus if spec.command else None, log_dir) for spec in specs
+        ]
+        try:
+            for server in servers:
+                server.start()
+                click.echo(f"started {server.name} at {server.base_url}")
+            results = run_matrix(servers, targets_for(landmarks), landmarks, plan, log=click.echo)
+        finally:
+            for server in servers:
+                server.stop()
+    else:
+        from flasky.bench.runner import load_results
+
+        results, meta = load_results(results_path) if results_path.exists() else ([], meta)
 
     scenarios_md = ""
     scenario_results: list[Any] = []
@@ -308,7 +325,6 @@ def execute(options: dict[str, Any]) -> list[Any]:
 
     output.mkdir(parents=True, exist_ok=True)
     images_dir.mkdir(parents=True, exist_ok=True)
-    results_path = (images_dir if to_docs else output) / "results.json"
     meta["scenarios"] = [s.to_dict() for s in scenario_results]
     save_results(results_path, results, meta)
     write_report(results, meta, output, scenarios_md)
