@@ -3,6 +3,7 @@ on the account forms."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -116,6 +117,61 @@ async def test_bad_reset_tokens_are_refused(client, session, ann, kind):
     assert await (await user_by_email(session, "ann@example.com")).check_password("cat")
 
 
+async def assert_dead_reset_link(client, response) -> None:
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/reset"
+    html = await text_of(await client.get("/auth/reset"))
+    assert "The password reset link is invalid or has expired." in html
+
+
+async def test_a_reset_link_works_once(client, session, ann, outbox):
+    await request_reset(client, "ann@example.com")
+    path = path_of(link_in(outbox[0], "/auth/reset"))
+    response = await client.post(path, form={"password": "dog", "password2": "dog"})
+    assert response.headers["Location"] == "/auth/login"
+
+    await assert_dead_reset_link(client, await client.get(path))
+    response = await client.post(path, form={"password": "fox", "password2": "fox"})
+    await assert_dead_reset_link(client, response)
+    assert await (await user_by_email(session, "ann@example.com")).check_password("dog")
+
+
+async def test_a_reset_link_dies_when_the_password_changes_otherwise(client, session, ann):
+    path = f"/auth/reset/{ann.generate_reset_token()}"
+    await log_in(client, "ann@example.com")
+    await change_password(client)
+    await client.post("/auth/logout")
+    response = await client.post(path, form={"password": "fox", "password2": "fox"})
+    await assert_dead_reset_link(client, response)
+    assert await (await user_by_email(session, "ann@example.com")).check_password("dog")
+
+
+async def test_one_reset_link_used_twice_at_once_changes_the_password_once(
+    app, session, ann, monkeypatch
+):
+    # Both requests check the link, then both hash (the slow step) before either writes.
+    both_hashing = asyncio.Barrier(2)
+    real_hash = security.hash_password_async
+
+    async def hash_when_both_arrive(password: str) -> str:
+        await both_hashing.wait()
+        return await real_hash(password)
+
+    monkeypatch.setattr(security, "hash_password_async", hash_when_both_arrive)
+    path = f"/auth/reset/{ann.generate_reset_token()}"
+    clients = [app.test_client(), app.test_client()]
+    responses = await asyncio.gather(
+        *(
+            browser.post(path, form={"password": password, "password2": password})
+            for browser, password in zip(clients, ["dog", "fox"], strict=True)
+        )
+    )
+    locations = [response.headers["Location"] for response in responses]
+    assert sorted(locations) == ["/auth/login", "/auth/reset"]
+    winner = ["dog", "fox"][locations.index("/auth/login")]
+    assert await (await user_by_email(session, "ann@example.com")).check_password(winner)
+
+
 async def test_reset_pages_send_logged_in_users_home(client, ann):
     await log_in(client, "ann@example.com")
     for path in ("/auth/reset", f"/auth/reset/{ann.generate_reset_token()}"):
@@ -185,6 +241,29 @@ async def test_bad_email_change_tokens_are_refused(client, session, ann, kind):
     response = await client.get(f"/auth/change_email/{token}", follow_redirects=True)
     assert "Invalid request." in await text_of(response)
     assert (await user_by_email(session, "ann@example.com")) is not None
+
+
+async def test_an_email_change_link_dies_once_the_address_has_changed(client, session, ann, outbox):
+    await log_in(client, "ann@example.com")
+    await request_email_change(client, "first@example.com")
+    await request_email_change(client, "second@example.com")
+    first, second = (path_of(link_in(m, "/auth/change_email")) for m in outbox)
+    await client.get(second)
+    for path in (first, second):
+        response = await client.get(path, follow_redirects=True)
+        assert "Invalid request." in await text_of(response)
+    assert await user_by_email(session, "second@example.com") is not None
+
+
+async def test_an_email_change_link_dies_when_the_password_changes(client, session, ann, outbox):
+    await log_in(client, "ann@example.com")
+    await request_email_change(client, "new@example.com")
+    await change_password(client)
+    response = await client.get(
+        path_of(link_in(outbox[0], "/auth/change_email")), follow_redirects=True
+    )
+    assert "Invalid request." in await text_of(response)
+    assert await user_by_email(session, "ann@example.com") is not None
 
 
 async def test_change_email_needs_a_login(client, ann):

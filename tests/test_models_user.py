@@ -173,6 +173,31 @@ async def test_reset_token_of_deleted_user(session):
     assert not await User.reset_password(session, token, "horse")
 
 
+async def test_reset_token_works_once(session):
+    u = await make_user(session, password="cat")
+    token = u.generate_reset_token()
+    assert await User.reset_password(session, token, "dog")
+    await session.commit()
+    assert not await User.reset_password(session, token, "horse")
+    assert u.verify_password("dog")
+
+
+async def test_reset_token_dies_when_the_password_changes_otherwise(session):
+    u = await make_user(session, password="cat")
+    token = u.generate_reset_token()
+    await u.set_password("dog")
+    await session.commit()
+    assert await User.from_reset_token(session, token) is None
+    assert not await User.reset_password(session, token, "horse")
+    assert u.verify_password("dog")
+
+
+async def test_reset_token_without_the_password_fingerprint_is_refused(session):
+    u = await make_user(session, password="cat")
+    token = security.make_token(security.RESET, {"reset": u.id})
+    assert not await User.reset_password(session, token, "horse")
+
+
 # -- email change tokens --------------------------------------------------------------------
 
 
@@ -212,6 +237,26 @@ async def test_expired_email_change_token(session, clock):
     u = await make_user(session, email="john@example.com")
     token = u.generate_email_change_token("susan@example.org", 10)
     clock.advance(11)
+    assert not await u.change_email(session, token)
+    assert u.email == "john@example.com"
+
+
+async def test_email_change_token_works_once(session):
+    u = await make_user(session, email="john@example.com")
+    first = u.generate_email_change_token("susan@example.org")
+    second = u.generate_email_change_token("john2@example.com")
+    assert await u.change_email(session, second)
+    await session.commit()
+    # Bound to the address it was mailed from: neither link works after the change.
+    assert not await u.change_email(session, first)
+    assert not await u.change_email(session, second)
+    assert u.email == "john2@example.com"
+
+
+async def test_email_change_token_dies_when_the_password_changes(session):
+    u = await make_user(session, email="john@example.com")
+    token = u.generate_email_change_token("susan@example.org")
+    await u.set_password("dog")
     assert not await u.change_email(session, token)
     assert u.email == "john@example.com"
 

@@ -233,35 +233,33 @@ async def password_reset_request() -> ResponseReturnValue:
     return await render_template("auth/reset_password.html", form=form)
 
 
-async def user_for_reset_token(token: str) -> User | None:
-    try:
-        data = security.read_token(security.RESET, token)
-    except security.InvalidToken:
-        return None
-    user_id = data.get("reset")
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
-        return None
-    return await get_session().get(User, user_id)
-
-
 @auth.route("/reset/<token>", methods=["GET", "POST"])
 async def password_reset(token: str) -> ResponseReturnValue:
     if not current_user().is_anonymous:
         return redirect_home()
-    # Checked here rather than through User.reset_password so the hash is made outside
-    # the transaction (see the module docstring), and a dead link is reported at once.
-    user = await user_for_reset_token(token)
+    # The steps of User.reset_password, with the new hash made outside any transaction
+    # (see the module docstring), and a dead link reported at once.
+    session = get_session()
+    user = await User.from_reset_token(session, token)
     if user is None:
-        await flash("The password reset link is invalid or has expired.")
-        return redirect(url_for("auth.password_reset_request"))
+        return await dead_reset_link()
     form = await PasswordResetForm.create_form()
     if await form.validate_on_submit():
         await end_read_transaction()
-        await user.set_password(form.password.data)
-        await get_session().commit()
+        new_hash = await security.hash_password_async(form.password.data)
+        if not await user.replace_password_hash(session, new_hash):
+            # The link was used by another request while this one was hashing.
+            await session.rollback()
+            return await dead_reset_link()
+        await session.commit()
         await flash("Your password has been updated.")
         return redirect(url_for("auth.login"))
     return await render_template("auth/reset_password.html", form=form)
+
+
+async def dead_reset_link() -> ResponseReturnValue:
+    await flash("The password reset link is invalid or has expired.")
+    return redirect(url_for("auth.password_reset_request"))
 
 
 # -- email address ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from quart import current_app
-from sqlalchemy import Boolean, ForeignKey, String, Text, delete, exists, select
+from sqlalchemy import Boolean, ForeignKey, String, Text, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, joinedload, validates
 from sqlalchemy.sql import Select
@@ -96,25 +96,56 @@ class User(Base):
         self.confirmed = True
         return True
 
+    # Reset and email-change links carry a fingerprint of the credentials they were mailed
+    # against, so each works once: after it is used — or the password or address changes
+    # any other way — it no longer matches.
+
     def generate_reset_token(self, expiration: int = 3600) -> str:
-        return security.make_token(security.RESET, {"reset": self.id}, expiration)
+        fingerprint = security.fingerprint(security.RESET, self.password_hash)
+        return security.make_token(
+            security.RESET, {"reset": self.id, "password": fingerprint}, expiration
+        )
 
     @staticmethod
-    async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
+    async def from_reset_token(session: AsyncSession, token: str) -> User | None:
+        """The user a reset link is for, while their password is the one it was made for."""
         try:
             data = security.read_token(security.RESET, token)
         except security.InvalidToken:
-            return False
-        user = await session.get(User, data.get("reset")) if isinstance(data.get("reset"), int) else None
+            return None
+        user_id = data.get("reset")
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            return None
+        user = await session.get(User, user_id)
+        if user is None or not security.fingerprint_matches(
+            data.get("password"), security.RESET, user.password_hash
+        ):
+            return None
+        return user
+
+    async def replace_password_hash(self, session: AsyncSession, new_hash: str) -> bool:
+        """Store new_hash only if the stored hash is still the one this object holds: of
+        two requests racing with one reset link, the second changes nothing."""
+        result = await session.execute(
+            update(User)
+            .where(User.id == self.id, User.password_hash == self.password_hash)
+            .values(password_hash=new_hash)
+        )
+        return result.rowcount == 1
+
+    @staticmethod
+    async def reset_password(session: AsyncSession, token: str, new_password: str) -> bool:
+        user = await User.from_reset_token(session, token)
         if user is None:
             return False
-        await user.set_password(new_password)
-        return True
+        return await user.replace_password_hash(
+            session, await security.hash_password_async(new_password)
+        )
 
     def generate_email_change_token(self, new_email: str, expiration: int = 3600) -> str:
-        return security.make_token(
-            security.CHANGE_EMAIL, {"change_email": self.id, "new_email": new_email}, expiration
-        )
+        fingerprint = security.fingerprint(security.CHANGE_EMAIL, self.email, self.password_hash)
+        payload = {"change_email": self.id, "new_email": new_email, "credentials": fingerprint}
+        return security.make_token(security.CHANGE_EMAIL, payload, expiration)
 
     async def change_email(self, session: AsyncSession, token: str) -> bool:
         try:
@@ -122,6 +153,10 @@ class User(Base):
         except security.InvalidToken:
             return False
         if data.get("change_email") != self.id:
+            return False
+        if not security.fingerprint_matches(
+            data.get("credentials"), security.CHANGE_EMAIL, self.email, self.password_hash
+        ):
             return False
         new_email = data.get("new_email")
         if not isinstance(new_email, str) or not new_email:
