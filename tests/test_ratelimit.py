@@ -8,13 +8,14 @@ import pytest
 
 from flasky.config import ConfigError, load_config
 from flasky.ratelimit import LIMITED_ENDPOINTS, ExpiringMemoryStore, parse_limits
-from tests.factories import basic_auth, make_user
+from tests.factories import basic_auth, login_as, make_user
 
 LIMITED = {
     "FLASKY_RATE_LIMITS": True,
     "RATELIMIT_LOGIN": "3/minute",
     "RATELIMIT_REGISTER": "2/minute",
     "RATELIMIT_PASSWORD_RESET": "2/minute",
+    "RATELIMIT_RESEND_CONFIRMATION": "2/minute",
     "RATELIMIT_API_TOKEN": "2/minute",
     "RATELIMIT_API_PASSWORD_FAILURES": "3/minute",
 }
@@ -45,6 +46,7 @@ async def post_to(client, endpoint: str, address: str = "192.0.2.1"):
         "auth.login": ("/auth/login", {"email": "someone@example.com", "password": "guess"}),
         "auth.register": ("/auth/register", {"email": "x@example.com", "username": "x"}),
         "auth.password_reset_request": ("/auth/reset", {"email": "someone@example.com"}),
+        "auth.resend_confirmation": ("/auth/confirm", {}),
     }[endpoint]
     return await client.post(path, form=form, **from_address(address))
 
@@ -75,6 +77,22 @@ async def test_login_posts_over_the_limit_get_429_with_retry_after(client):
     text = await response.get_data(as_text=True)
     assert "Too many attempts from your address" in text
     assert response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+async def test_confirmation_resends_over_the_limit_send_no_mail(client, session, outbox):
+    user = await make_user(session, email="new@example.com", confirmed=False)
+    login_as(client, user)
+    for _ in range(2):
+        response = await client.post("/auth/confirm", **from_address("192.0.2.1"))
+        assert response.status_code == 302
+    response = await client.post("/auth/confirm", **from_address("192.0.2.1"))
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert [message["To"] for message in outbox] == ["new@example.com"] * 2
+    # The unconfirmed page that offers the resend is not counted.
+    page = await client.get("/auth/unconfirmed", **from_address("192.0.2.1"))
+    assert page.status_code == 200
 
 
 @pytest.mark.parametrize("app_config", [LIMITED])

@@ -91,6 +91,9 @@ class Config:
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour")
         self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
         self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
+        self.RATELIMIT_RESEND_CONFIRMATION = os.environ.get(
+            "RATELIMIT_RESEND_CONFIRMATION", "3/minute;10/hour"
+        )
         self.RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "20/minute;200/hour")
         self.RATELIMIT_API_PASSWORD_FAILURES = os.environ.get(
             "RATELIMIT_API_PASSWORD_FAILURES", "10/minute;50/hour"

@@ -1,6 +1,6 @@
 """Rate limits on the endpoints that guess or spend: login, registration, password-reset
-requests and API token issue (issue 8, point 2), per client address; and on wrong
-passwords sent to any API endpoint in Basic auth.
+requests, confirmation-mail resends and API token issue (issue 8, point 2), per client
+address; and on wrong passwords sent to any API endpoint in Basic auth.
 
 quart-rate-limiter does the counting (GCRA, `Retry-After`, `RateLimit-*` headers). Its
 limits normally ride on view functions as decorator attributes; here they are chosen by
@@ -41,6 +41,10 @@ LIMITED_ENDPOINTS = {
     "auth.login": LimitedEndpoint("RATELIMIT_LOGIN", frozenset({"POST"})),
     "auth.register": LimitedEndpoint("RATELIMIT_REGISTER", frozenset({"POST"})),
     "auth.password_reset_request": LimitedEndpoint("RATELIMIT_PASSWORD_RESET", frozenset({"POST"})),
+    # Each resend mails the account's address: a signed-in script could otherwise flood it.
+    "auth.resend_confirmation": LimitedEndpoint(
+        "RATELIMIT_RESEND_CONFIRMATION", frozenset({"POST"})
+    ),
     "api.get_token": LimitedEndpoint("RATELIMIT_API_TOKEN", frozenset({"POST"})),
 }
 
