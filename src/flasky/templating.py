@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from markupsafe import Markup
 from quart import Quart
 
 
@@ -21,8 +22,18 @@ def readable_utc(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def time_ago(value: datetime | None) -> Markup:
+    """`<time>` shown as "3 minutes ago" by static/js/moment.js: the time_ago macro of
+    main/_macros.html as a filter, for long lists (a macro call per row cost ~15 % of the
+    home page's render in the benchmark's profile)."""
+    return Markup(
+        '<time class="flasky-time" datetime="{}" data-format="fromNow">{}</time>'
+    ).format(isoformat_utc(value), readable_utc(value))
+
+
 def init_app(app: Quart) -> None:
     app.jinja_env.filters["isoutc"] = isoformat_utc
+    app.jinja_env.filters["time_ago"] = time_ago
     app.jinja_env.filters["readable_utc"] = readable_utc
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
