@@ -101,7 +101,7 @@ async def index() -> Any:
         per_page=per_page("FLASKY_POSTS_PER_PAGE"),
         followed_by=user if show_followed else None,  # type: ignore[arg-type]
     )
-    counts = await queries.comment_counts(session, posts.items)
+    counts = posts.comment_counts
     return await render_template(
         "main/index.html",
         form=form,
@@ -178,7 +178,7 @@ async def user(username: str) -> str:
         per_page=per_page("FLASKY_POSTS_PER_PAGE"),
         total=stats.post_count,
     )
-    counts = await queries.comment_counts(session, posts.items)
+    counts = posts.comment_counts
     return await render_template(
         "main/user.html", user=profile, stats=stats, posts=posts, comment_counts=counts
     )
