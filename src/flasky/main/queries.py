@@ -22,6 +22,8 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 LAST_PAGE = -1
+# Past this OFFSET a page is certainly empty; PostgreSQL rejects OFFSETs beyond 64 bits.
+MAX_OFFSET = 2**31
 
 
 @dataclass
@@ -97,10 +99,23 @@ async def paginate(
 
     `page=-1` means the last page; a page past the end is an empty page, and is not
     queried at all (a huge page number must not become an OFFSET the database rejects).
+    For a numbered page the count rides along as an uncorrelated subquery column, so it
+    is one statement (each costs ~0.4 ms of CPU through the async driver); only the last
+    page, or a page found empty, counts first.
     """
+    if total is None and count_stmt is None:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    if total is None and page != LAST_PAGE and (page - 1) * per_page <= MAX_OFFSET:
+        assert count_stmt is not None
+        everything = count_stmt.scalar_subquery().correlate(None)
+        window = stmt.add_columns(everything).limit(per_page).offset((page - 1) * per_page)
+        rows = (await session.execute(window)).all()
+        if rows:
+            single = len(stmt.column_descriptions) == 1
+            items = [row[0] if single else tuple(row[:-1]) for row in rows]
+            return Page(items, page, per_page, rows[0][-1])
     if total is None:
-        if count_stmt is None:
-            count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        assert count_stmt is not None
         total = (await session.scalar(count_stmt)) or 0
     pages = max(1, -(-total // per_page))
     if page == LAST_PAGE:
@@ -121,10 +136,6 @@ async def paginate(
 def _newest_first(stmt: Select) -> Select:
     # id breaks ties between posts written in the same instant, so pages never overlap.
     return stmt.order_by(Post.timestamp.desc(), Post.id.desc())
-
-
-# Past this OFFSET a page is certainly empty; PostgreSQL rejects OFFSETs beyond 64 bits.
-MAX_OFFSET = 2**31
 
 
 async def posts_page(
@@ -151,7 +162,8 @@ async def posts_page(
         .correlate(Post)
         .scalar_subquery()
     )
-    columns = [comments] if total is not None else [comments, count_stmt.scalar_subquery()]
+    everything = count_stmt.scalar_subquery().correlate(None)  # the total, never per row
+    columns = [comments] if total is not None else [comments, everything]
     window = _newest_first(stmt).add_columns(*columns).limit(per_page).offset(offset)
     rows = (await session.execute(window)).all()
     if total is None:
