@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from quart import current_app, g, request
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from flasky import security
@@ -52,7 +52,7 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
     if password == "":
         return await User.verify_auth_token(session, email_or_token), True
     user = await session.scalar(
-        select(User).options(selectinload(User.role)).where(User.email == email_or_token.lower())
+        select(User).options(joinedload(User.role)).where(User.email == email_or_token.lower())
     )
     # Hand the connection back before the slow hash: on SQLite (one connection per process)
     # every other request waited behind each ~100 ms check, and under load the checks ran

@@ -51,10 +51,13 @@ class Page(Generic[T]):
 
 
 async def paginate(session: AsyncSession, statement: Select, per_page: int) -> Page:
-    """Two statements: the count, and the requested page of `statement` (already ordered)."""
+    """The requested page of `statement` (one entity, already ordered) with the total riding
+    along as an uncorrelated subquery column: one statement, not two (each costs ~0.4 ms of
+    CPU through the async driver). Only a page with no rows counts separately."""
     number = requested_page()
-    total = await session.scalar(
-        select(func.count()).select_from(statement.order_by(None).subquery())
-    )
-    items = await session.scalars(statement.limit(per_page).offset((number - 1) * per_page))
-    return Page(list(items), number, per_page, total or 0)
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    window = statement.add_columns(count.scalar_subquery().correlate(None))
+    rows = (await session.execute(window.limit(per_page).offset((number - 1) * per_page))).all()
+    if rows:
+        return Page([row[0] for row in rows], number, per_page, rows[0][-1])
+    return Page([], number, per_page, (await session.scalar(count)) or 0)
