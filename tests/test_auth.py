@@ -474,3 +474,24 @@ async def test_form_macros_render_every_field_type(app):
     assert '<select class="form-select" id="role" name="role">' in html
     assert 'class="form-check-input"' in html
     assert 'class="btn btn-primary"' in html
+
+
+async def test_username_with_a_trailing_newline_is_refused(client, session):
+    response = await client.post(
+        "/auth/register",
+        form={
+            "email": "newline@example.com",
+            "username": "john\n",
+            "password": "cat",
+            "password2": "cat",
+        },
+    )
+    assert response.status_code == 200
+    assert "Usernames must have only letters, numbers, dots or underscores" in (
+        await response.get_data(as_text=True)
+    )
+    from sqlalchemy import func, select
+
+    from flasky.models import User
+
+    assert await session.scalar(select(func.count()).select_from(User)) == 0
