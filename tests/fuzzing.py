@@ -69,11 +69,15 @@ huge = st.builds(
 value = st.one_of(tricky, st.text(characters, max_size=200), huge)
 
 
-def form_data(fields: list[str]) -> st.SearchStrategy[list[tuple[str, str]]]:
-    """Each field missing, given once, or given several times; plus stray fields."""
+def form_data(
+    fields: list[str], values: dict[str, st.SearchStrategy[str]] | None = None
+) -> st.SearchStrategy[list[tuple[str, str]]]:
+    """Each field missing, given once, or given several times; plus stray fields. `values`
+    gives a field its own strategy instead of `value`."""
 
     def field_pairs(name: str) -> st.SearchStrategy[list[tuple[str, str]]]:
-        return st.lists(value, max_size=3).map(lambda values: [(name, v) for v in values])
+        strategy = (values or {}).get(name, value)
+        return st.lists(strategy, max_size=3).map(lambda drawn: [(name, v) for v in drawn])
 
     stray = st.lists(st.tuples(st.text(characters, max_size=10), value), max_size=2)
     return st.tuples(*(field_pairs(f) for f in fields), stray).map(

@@ -8,6 +8,8 @@ Examples are kept few (tests/fuzzing.py FUZZ) so the suite stays fast.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -32,6 +34,49 @@ from tests.fuzzing import (
 
 # -- the forms -----------------------------------------------------------------------------
 
+USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")  # the whole name (fullmatch)
+
+
+def admin_profile_refuses(values: dict[str, str]) -> bool:
+    """A username outside the rule, or an address without "@" or longer than 64 characters
+    once normalised (stripped and lowercased, as it is stored)."""
+    username, email = values.get("username"), values.get("email")
+    if username is not None and not USERNAME.fullmatch(username):
+        return True
+    return email is not None and ("@" not in email or len(email.strip().lower()) > 64)
+
+
+def reset_refuses(values: dict[str, str]) -> bool:
+    return values.get("password") != values.get("password2")
+
+
+# Near misses of the rules beside the generic values: valid names with a trailing newline or
+# space, a dash, an accent, a leading digit, up to 65 characters; addresses with spaces around
+# them or letters that lowercasing lengthens ("İ" becomes two characters).
+valid_usernames = st.from_regex(r"[A-Za-z][A-Za-z0-9_.]{0,62}", fullmatch=True)
+username_near_misses = st.one_of(
+    valid_usernames,
+    valid_usernames.map(lambda name: name + "\n"),
+    st.builds(str.__add__, valid_usernames, st.sampled_from([" ", "-", "é", "a", "aa"])),
+    st.from_regex(r"[0-9_.][A-Za-z0-9_.]{0,5}", fullmatch=True),
+)
+email_near_misses = st.builds(
+    lambda local, pad: f"{pad}{local}@example.com{pad}",
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9]{1,52}", fullmatch=True),
+        st.text(st.sampled_from("aZ.İ"), min_size=1, max_size=55),
+        # At most 64 characters as sent, more once lowercased.
+        st.builds(lambda n, m: "İ" * n + "a" * m, st.integers(27, 52), st.integers(0, 10)),
+    ),
+    st.sampled_from(["", "", " "]),
+)
+valid_emails = st.from_regex(r"[a-z0-9]{1,40}", fullmatch=True).map("{}@example.com".format)
+usernames = st.one_of(value, username_near_misses)
+emails = st.one_of(value, email_near_misses)
+roles = st.one_of(value, st.sampled_from(["1", "2", "3"]))  # the role ids
+# Often the same in both fields, so that resets also succeed.
+passwords = st.one_of(value, st.just("s3cret"))
+
 
 @dataclass
 class Form:
@@ -42,6 +87,10 @@ class Form:
     max_lengths: dict[str, int] = field(default_factory=dict)
     # Filled with the current values: WTForms keeps those for fields missing from the post.
     prefilled: bool = False
+    # Further rules over the first value of each field: true when the form must refuse.
+    refuses: Callable[[dict[str, str]], bool] | None = None
+    # Fields drawn from their own strategy rather than the generic `value`.
+    values: dict[str, st.SearchStrategy[str]] = field(default_factory=dict)
 
 
 FORMS = {
@@ -57,7 +106,12 @@ FORMS = {
     ),
     "reset_request": Form("/auth/reset", "anonymous", ["email"], ["email"]),
     "reset": Form(
-        "/auth/reset/{token}", "anonymous", ["password", "password2"], ["password", "password2"]
+        "/auth/reset/{token}",
+        "anonymous",
+        ["password", "password2"],
+        ["password", "password2"],
+        refuses=reset_refuses,
+        values={"password": passwords, "password2": passwords},
     ),
     "change_password": Form(
         "/auth/change-password",
@@ -89,6 +143,8 @@ FORMS = {
         ["email", "username"],
         {"username": 64, "name": 64, "location": 64, "about_me": 5_000},
         prefilled=True,
+        refuses=admin_profile_refuses,
+        values={"username": usernames, "email": emails, "role": roles},
     ),
 }
 
@@ -98,7 +154,6 @@ class World:
     author: User
     other: User
     post: Post
-    reset_token: str
 
 
 @pytest.fixture
@@ -107,7 +162,20 @@ async def world(session) -> World:
     other = await make_user(session, username="other", email="other@example.com")
     post = await make_post(session, author, body="the post")
     await make_comment(session, other, post, body="a comment")
-    return World(author, other, post, other.generate_reset_token())
+    return World(author, other, post)
+
+
+async def current_reset_token(app, world: World) -> str:
+    """A password-reset link for `other` as things are now. Links are single-use (they
+    carry a fingerprint of the password they were made against): one made once for the
+    whole test is dead after the first example that resets the password, and every later
+    example would only reach the bad-link branch."""
+    from flasky.db import get_database
+
+    async with get_database(app).session() as s:
+        other = await s.get(User, world.other.id)
+        assert other is not None
+        return other.generate_reset_token()
 
 
 def first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -124,6 +192,8 @@ def must_be_refused(form: Form, pairs: list[tuple[str, str]]) -> bool:
             continue
         if not values.get(name, "").strip():
             return True
+    if form.refuses is not None and form.refuses(values):
+        return True
     # Optional fields treat blank input as empty, whatever its length.
     return any(
         len(given_value) > limit and given_value.strip()
@@ -147,10 +217,8 @@ async def act_as(client, session, form: Form, world: World) -> None:
     login_as(client, user)
 
 
-def target(form: Form, world: World, token: str | None = None) -> str:
-    return form.path.format(
-        post=world.post.id, user=world.other.id, token=quote(token or world.reset_token, safe="")
-    )
+def target(form: Form, world: World, token: str = "") -> str:
+    return form.path.format(post=world.post.id, user=world.other.id, token=quote(token, safe=""))
 
 
 async def submit_and_check(
@@ -167,10 +235,12 @@ async def submit_and_check(
     from flasky.db import get_database
 
     database = get_database(app)
+    if token is None and "{token}" in form.path:
+        token = await current_reset_token(app, world)
     await act_as(client, session, form, world)
     before = await snapshot(database)
     response = await client.post(
-        target(form, world, token), data=body, headers={"Content-Type": content_type}
+        target(form, world, token or ""), data=body, headers={"Content-Type": content_type}
     )
     assert response.status_code < 500, (response.status_code, await response.get_data(as_text=True))
     after = await snapshot(database)
@@ -204,10 +274,53 @@ async def test_forms_never_fail_and_save_nothing_they_refuse(
         content_type = data.draw(form_content_types, label="content type")
         refused = False
     else:
-        pairs = data.draw(form_data(form.fields), label="form")
+        pairs = data.draw(form_data(form.fields, form.values), label="form")
         body, content_type = urlencode(pairs).encode(), "application/x-www-form-urlencoded"
         refused = must_be_refused(form, pairs)
     await submit_and_check(app, client, session, form, world, body, content_type, refused)
+
+
+@FUZZ
+@given(
+    fields=st.one_of(
+        st.tuples(username_near_misses, valid_emails),
+        st.tuples(valid_usernames, email_near_misses),
+    ),
+    confirmed=st.booleans(),
+)
+async def test_admin_profile_edit_takes_only_valid_names_and_addresses(
+    app, client, session, world, fields, confirmed
+):
+    """One field a near miss, the others valid, so that the edit is often accepted: whatever
+    is accepted follows the rules (assert_stored_data_is_valid), the rest changes nothing."""
+    form = FORMS["edit_profile_admin"]
+    username, email = fields
+    pairs = [("email", email), ("username", username), ("role", "1")]
+    pairs += [("confirmed", "y")] if confirmed else []
+    body = urlencode(pairs).encode()
+    refused = must_be_refused(form, pairs)
+    await submit_and_check(
+        app, client, session, form, world, body, "application/x-www-form-urlencoded", refused
+    )
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [("email", "other@example.com"), ("username", "other\n")],
+        [("email", "İ" * 52 + "@example.com"), ("username", "other")],
+    ],
+    ids=["username-with-trailing-newline", "email-longer-than-64-once-lowercased"],
+)
+async def test_admin_profile_edit_refuses_near_misses(app, client, session, world, pairs):
+    """Two near misses the form used to accept: "$" let a trailing newline into a username,
+    and the length of an address was checked before lowercasing lengthened it."""
+    form = FORMS["edit_profile_admin"]
+    assert must_be_refused(form, pairs)
+    body = urlencode(pairs).encode()
+    await submit_and_check(
+        app, client, session, form, world, body, "application/x-www-form-urlencoded", True
+    )
 
 
 @FUZZ

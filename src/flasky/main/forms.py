@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from flasky.auth.forms import normalise_email
 from flasky.db import get_session
 from flasky.models import User
 
@@ -16,8 +17,9 @@ from flasky.models import User
 POST_MAX_LENGTH = 50_000
 COMMENT_MAX_LENGTH = 5_000
 
+# \Z, not $: "$" also matches before a trailing newline, and "john\n" was saved as a username.
 USERNAME_PATTERN = Regexp(
-    r"^[A-Za-z][A-Za-z0-9_.]*$",
+    r"^[A-Za-z][A-Za-z0-9_.]*\Z",
     message="Usernames must have only letters, numbers, dots or underscores",
 )
 
@@ -44,7 +46,12 @@ class EditProfileForm(QuartForm):
 
 
 class EditProfileAdminForm(QuartForm):
-    email = StringField("Email", validators=[DataRequired(), Length(1, 64), Email()])
+    # Normalised before the validators, so that the length checked is the length stored:
+    # lowercasing can lengthen an address ("İ" becomes two characters), and one of 64
+    # characters became a 500 on PostgreSQL (varchar(64)) and longer than 64 on SQLite.
+    email = StringField(
+        "Email", validators=[DataRequired(), Length(1, 64), Email()], filters=[normalise_email]
+    )
     username = StringField("Username", validators=[DataRequired(), Length(1, 64), USERNAME_PATTERN])
     confirmed = BooleanField("Confirmed")
     role = SelectField("Role", coerce=int)
@@ -61,7 +68,7 @@ class EditProfileAdminForm(QuartForm):
         # used by two coroutines at once.
         valid = await super().validate(extra_validators)
         session = get_session()
-        email = (self.email.data or "").strip().lower()
+        email = self.email.data or ""
         if not self.email.errors and email != self.user.email:
             if await session.scalar(select(exists().where(User.email == email))):
                 self.email.errors.append("Email already registered.")

@@ -234,7 +234,7 @@ async def edit_profile_admin(id: int) -> Any:
     form.user = target
     form.role.choices = roles
     if await form.validate_on_submit():
-        target.email = form.email.data.strip().lower()
+        target.email = form.email.data  # normalised by the form
         target.username = form.username.data
         target.confirmed = form.confirmed.data
         target.role_id = form.role.data
