@@ -132,13 +132,13 @@ async def snapshot(database) -> tuple:
     return users, posts, comments, follows
 
 
-USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")  # the whole name: fullmatch, not match + "$"
 
 
 def assert_stored_data_is_valid(state: tuple) -> None:
     users, posts, comments, _follows = state
     for user in users:
-        assert USERNAME.match(user.username) and len(user.username) <= 64, user.username
+        assert USERNAME.fullmatch(user.username) and len(user.username) <= 64, user.username
         assert "@" in user.email and len(user.email) <= 64, user.email
         assert len(user.name or "") <= 64 and len(user.location or "") <= 64
     for post in posts:

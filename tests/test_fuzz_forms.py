@@ -37,7 +37,7 @@ from tests.fuzzing import (
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")  # the whole name (fullmatch)
 
 
-def admin_profile_refuses(values: dict[str, str]) -> bool:
+def bad_name_or_address(values: dict[str, str]) -> bool:
     """A username outside the rule, or an address without "@" or longer than 64 characters
     once normalised (stripped and lowercased, as it is stored)."""
     username, email = values.get("username"), values.get("email")
@@ -46,7 +46,7 @@ def admin_profile_refuses(values: dict[str, str]) -> bool:
     return email is not None and ("@" not in email or len(email.strip().lower()) > 64)
 
 
-def reset_refuses(values: dict[str, str]) -> bool:
+def passwords_differ(values: dict[str, str]) -> bool:
     return values.get("password") != values.get("password2")
 
 
@@ -74,7 +74,7 @@ valid_emails = st.from_regex(r"[a-z0-9]{1,40}", fullmatch=True).map("{}@example.
 usernames = st.one_of(value, username_near_misses)
 emails = st.one_of(value, email_near_misses)
 roles = st.one_of(value, st.sampled_from(["1", "2", "3"]))  # the role ids
-# Often the same in both fields, so that resets also succeed.
+# Often the same in both fields, so that resets and registrations also succeed.
 passwords = st.one_of(value, st.just("s3cret"))
 
 
@@ -103,6 +103,13 @@ FORMS = {
         ["email", "username", "password", "password2"],
         ["email", "username", "password", "password2"],
         {"username": 64},
+        refuses=lambda values: bad_name_or_address(values) or passwords_differ(values),
+        values={
+            "email": emails,
+            "username": usernames,
+            "password": passwords,
+            "password2": passwords,
+        },
     ),
     "reset_request": Form("/auth/reset", "anonymous", ["email"], ["email"]),
     "reset": Form(
@@ -110,7 +117,7 @@ FORMS = {
         "anonymous",
         ["password", "password2"],
         ["password", "password2"],
-        refuses=reset_refuses,
+        refuses=passwords_differ,
         values={"password": passwords, "password2": passwords},
     ),
     "change_password": Form(
@@ -143,7 +150,7 @@ FORMS = {
         ["email", "username"],
         {"username": 64, "name": 64, "location": 64, "about_me": 5_000},
         prefilled=True,
-        refuses=admin_profile_refuses,
+        refuses=bad_name_or_address,
         values={"username": usernames, "email": emails, "role": roles},
     ),
 }
