@@ -26,7 +26,6 @@ from flasky.models.user import email_hash
 BATCH_SIZE = 500
 FAKE_PASSWORD = "password"
 # The book's registration rule for usernames.
-USERNAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 MAX_USERNAME = 64
 
 Progress = Callable[[int], None]

@@ -21,10 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from flasky.db import get_session
 from flasky.models import User
-
-# \Z, not $: "$" also matches before a trailing newline, which would let "john\n" register.
-USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*\Z"
-USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
+from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN
 
 
 def normalise_email(value: str | None) -> str | None:

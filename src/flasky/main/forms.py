@@ -12,16 +12,13 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from flasky.auth.forms import normalise_email
 from flasky.db import get_session
 from flasky.models import User
+from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN
 
 # Long enough for any blog post; short enough that rendering it stays a few milliseconds.
 POST_MAX_LENGTH = 50_000
 COMMENT_MAX_LENGTH = 5_000
 
-# \Z, not $: "$" also matches before a trailing newline, and "john\n" was saved as a username.
-USERNAME_PATTERN = Regexp(
-    r"^[A-Za-z][A-Za-z0-9_.]*\Z",
-    message="Usernames must have only letters, numbers, dots or underscores",
-)
+USERNAME_RULE = Regexp(USERNAME_PATTERN, message=USERNAME_MESSAGE)
 
 
 class PostForm(QuartForm):
@@ -52,7 +49,7 @@ class EditProfileAdminForm(QuartForm):
     email = StringField(
         "Email", validators=[DataRequired(), Length(1, 64), Email()], filters=[normalise_email]
     )
-    username = StringField("Username", validators=[DataRequired(), Length(1, 64), USERNAME_PATTERN])
+    username = StringField("Username", validators=[DataRequired(), Length(1, 64), USERNAME_RULE])
     confirmed = BooleanField("Confirmed")
     role = SelectField("Role", coerce=int)
     name = StringField("Real name", validators=[Optional(), Length(max=64)])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from quart import current_app
 from sqlalchemy import Boolean, ForeignKey, String, Text, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, joinedload, validates
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, validates
 from sqlalchemy.sql import Select
 
 from flasky import security
@@ -18,6 +18,12 @@ from flasky.models.role import Permission, Role
 
 if TYPE_CHECKING:
     from flasky.models.comment import Comment
+
+
+# The book's username rule, shared by every form and the fake-data generator. \Z, not $:
+# "$" also matches before a trailing newline, which let "john\n" through.
+USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*\Z"
+USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
 
 
 def email_hash(email: str) -> str:
