@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -173,6 +174,19 @@ class Database:
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, a busy timeout, foreign keys, and SQLite's write lock taken before any write.
+
+    A request that may change data (POST and the like), and all work outside requests,
+    begins with BEGIN IMMEDIATE: the whole transaction, reads included, runs under the
+    write lock, so read-then-write is serialised even across worker processes.
+    A GET or HEAD begins without a lock: its reads run as autocommit statements (each
+    on its own snapshot, what PostgreSQL's READ COMMITTED gives), and only a statement
+    that is not a SELECT (say the throttled last_seen update) takes the lock first, on a
+    fresh snapshot. A page view thus costs no BEGIN and no ROLLBACK — two of the
+    aiosqlite thread hops each statement costs — and never holds the write lock, so
+    worker processes serve pages in parallel.
+    """
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):  # noqa: ANN001
         # Take over transaction control from the driver so BEGIN can be IMMEDIATE.
@@ -186,7 +200,45 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not (has_request_context() and request.method in READ_ONLY_METHODS):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_writing(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if _needs_write_lock(statement) and not _in_transaction(conn.connection.dbapi_connection):
+            cursor.execute("BEGIN IMMEDIATE")
+
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    # Ending a transaction that never took the lock is a no-op in SQLite; skip the hop.
+    def do_commit(dbapi_connection) -> None:  # noqa: ANN001
+        if _in_transaction(dbapi_connection):
+            commit(dbapi_connection)
+
+    def do_rollback(dbapi_connection) -> None:  # noqa: ANN001
+        if _in_transaction(dbapi_connection):
+            rollback(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _needs_write_lock(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head != "SELECT" and not head.startswith("BEGIN")
+
+
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """Whether SQLite has a transaction open on this connection: the flag of the sqlite3
+    connection under SQLAlchemy's adapter and aiosqlite (a memory read, no thread hop)."""
+    connection = dbapi_connection
+    while connection is not None and not isinstance(connection, sqlite3.Connection):
+        connection = getattr(connection, "_connection", None)
+    return connection is not None and connection.in_transaction
 
 
 def init_app(app: Quart) -> Database:
