@@ -44,11 +44,11 @@ def create_app(config_name: str | None = None) -> Quart:
         templating,
     )
 
+    templating.init_app(app)  # first: it picks the Jinja environment class
     db.init_app(app)
     email.init_app(app)
     login.init_app(app)
     csrf.init_app(app)
-    templating.init_app(app)
     errors.init_app(app)
     production.init_app(app)
     headers.init_app(app)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Any
+
+import jinja2
 from markupsafe import Markup
 from quart import Quart
+from quart.templating import Environment
 
 
 def isoformat_utc(value: datetime | None) -> str:
@@ -34,7 +38,35 @@ def time_ago(value: datetime | None) -> Markup:
     )
 
 
+class SyncTemplate(jinja2.Template):
+    """Renders synchronously behind Quart's awaitable `render_async`.
+
+    Quart compiles templates in Jinja's async mode, which wraps every call, attribute
+    and filter in the template in an awaitable check, though no template of this app
+    awaits anything: rendering is CPU work that holds the event loop either way. Plain
+    rendering makes the home page's render ~25 % cheaper (the benchmark's profile);
+    `render_template`, its signals and context processors stay Quart's.
+    """
+
+    async def render_async(self, *args: Any, **kwargs: Any) -> str:
+        return self.render(*args, **kwargs)
+
+
+class SyncEnvironment(Environment):
+    """Quart's environment (its loader, globals and autoescape) without async mode."""
+
+    template_class = SyncTemplate
+
+    def __init__(self, app: Quart, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.is_async = False
+
+
 def init_app(app: Quart) -> None:
+    # Must be chosen before anything touches app.jinja_env (a cached property).
+    if "jinja_env" in app.__dict__:
+        raise RuntimeError("templating.init_app must run before app.jinja_env is used")
+    app.jinja_environment = SyncEnvironment  # type: ignore[assignment]
     app.jinja_env.filters["isoutc"] = isoformat_utc
     app.jinja_env.filters["time_ago"] = time_ago
     app.jinja_env.filters["readable_utc"] = readable_utc

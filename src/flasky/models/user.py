@@ -30,6 +30,17 @@ def email_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
 
 
+def gravatar_url(
+    avatar_hash: str | None,
+    email: str | None,
+    size: int = 100,
+    default: str = "identicon",
+    rating: str = "g",
+) -> str:
+    digest = avatar_hash or email_hash(email or "")
+    return f"https://secure.gravatar.com/avatar/{digest}?s={size}&d={default}&r={rating}"
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -199,8 +210,7 @@ class User(Base):
         self.last_seen = utcnow()
 
     def gravatar(self, size: int = 100, default: str = "identicon", rating: str = "g") -> str:
-        digest = self.avatar_hash or email_hash(self.email or "")
-        return f"https://secure.gravatar.com/avatar/{digest}?s={size}&d={default}&r={rating}"
+        return gravatar_url(self.avatar_hash, self.email, size, default, rating)
 
     # -- follows --------------------------------------------------------------------------
 
