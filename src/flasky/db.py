@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, AsyncIterator
+from typing import Any
 
 from quart import Quart, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from flasky.disconnects import FinishAfterDisconnect
 
@@ -117,9 +126,15 @@ class Database:
             if ":memory:" in self.url or self.url.endswith("://"):
                 kwargs["poolclass"] = NullPool
             else:
-                kwargs.update(pool_size=1, max_overflow=0, pool_timeout=config["DB_POOL_TIMEOUT"])
+                kwargs.update(
+                    poolclass=FairQueuePool,
+                    pool_size=1,
+                    max_overflow=0,
+                    pool_timeout=config["DB_POOL_TIMEOUT"],
+                )
         else:
             kwargs.update(
+                poolclass=FairQueuePool,
                 pool_size=config["DB_POOL_SIZE"],
                 max_overflow=config["DB_MAX_OVERFLOW"],
                 pool_timeout=config["DB_POOL_TIMEOUT"],
@@ -171,6 +186,47 @@ class Database:
                         "parameters": parameters,
                     },
                 )
+
+
+class FairQueue(AsyncAdaptedQueue):
+    """SQLAlchemy's asyncio pool queue, first come first served.
+
+    The stock queue lets a newcomer take a just-returned connection before the waiter
+    that was woken for it runs; the waiter then queues again at the back. Under load
+    (more requests than connections: always, on SQLite's single connection) some
+    requests lost that race many times over, and p99 latency ran at ~1.7x what the
+    throughput implies. Here getters pass a FIFO turnstile (asyncio.Lock hands over in
+    order and never lets a newcomer overtake a waiter), so connections go to the
+    longest-waiting request.
+    """
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._turnstile: asyncio.Lock | None = None
+
+    async def _take(self) -> Any:
+        if self._turnstile is None:  # made on first use, in the running loop
+            self._turnstile = asyncio.Lock()
+        async with self._turnstile:
+            return await self._queue.get()
+
+    async def _take_within(self, seconds: float) -> Any:
+        async with asyncio.timeout(seconds):
+            return await self._take()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if not block:
+            return self.get_nowait()
+        try:
+            return await_only(self._take() if timeout is None else self._take_within(timeout))
+        except TimeoutError as error:
+            raise Empty() from error
+
+
+class FairQueuePool(AsyncAdaptedQueuePool):
+    """The async engine's default pool with connections handed out in arrival order."""
+
+    _queue_class = FairQueue
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -268,7 +324,9 @@ def init_app(app: Quart) -> Database:
             # The connection died under the request (database restarted, backend
             # terminated); the response is already decided, so don't turn it into a 500
             # here, just make sure the dead connection never goes back to the pool.
-            log.warning("Discarding a broken database connection: %s: %s", type(error).__name__, error)
+            log.warning(
+                "Discarding a broken database connection: %s: %s", type(error).__name__, error
+            )
             await session.invalidate()
 
     return database

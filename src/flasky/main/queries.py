@@ -242,8 +242,7 @@ async def posts_page(
     if total is None:
         total = rows[0][width + 1] if rows else await _count(session, count_stmt)
     items = [
-        PostItem(*row[:5], author if author is not None else AuthorCard(*row[5:9]))
-        for row in rows
+        PostItem(*row[:5], author if author is not None else AuthorCard(*row[5:9])) for row in rows
     ]
     return Page(
         items,
@@ -336,9 +335,7 @@ async def post_comments_page(
     return rows.map(_comment_item)
 
 
-async def moderation_page(
-    session: AsyncSession, *, page: int, per_page: int
-) -> Page[CommentItem]:
+async def moderation_page(session: AsyncSession, *, page: int, per_page: int) -> Page[CommentItem]:
     """Every comment, newest first, with its author, for the moderators."""
     stmt = _comments_with_authors().order_by(Comment.timestamp.desc(), Comment.id.desc())
     rows = await paginate(
