@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
@@ -13,9 +13,10 @@ from flasky.api.authentication import api_user, permission_required
 from flasky.api.inputs import build_from_json, json_body
 from flasky.api.pagination import paginate
 from flasky.api.queries import valid_id
-from flasky.api.representations import absolute_url_for, post_json, posts_json
+from flasky.api.representations import absolute_url_for, post_json
 from flasky.db import get_session
-from flasky.models import Permission, Post
+from flasky.models import Comment, Permission, Post
+from flasky.models.post import post_json_shape
 
 # Newest first, as on the site; the id breaks ties so pages never overlap.
 NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
@@ -28,13 +29,26 @@ async def get_post_or_404(id: int) -> Post:
     return post
 
 
+# The list reads columns, each post's comment count as a correlated subquery and the total
+# as an uncorrelated one: one statement, and no ORM instances to build (as the site's lists).
+LISTED = select(
+    Post.id,
+    Post.body,
+    Post.body_html,
+    Post.timestamp,
+    Post.author_id,
+    select(func.count(Comment.id))
+    .where(Comment.post_id == Post.id)
+    .correlate(Post)
+    .scalar_subquery(),
+).order_by(*NEWEST_FIRST)
+
+
 @api.route("/posts/")
 async def get_posts() -> Any:
-    session = get_session()
-    page = await paginate(
-        session, select(Post).order_by(*NEWEST_FIRST), current_app.config["FLASKY_POSTS_PER_PAGE"]
-    )
-    return {"posts": await posts_json(session, page.items), **page.links("api.get_posts")}
+    page = await paginate(get_session(), LISTED, current_app.config["FLASKY_POSTS_PER_PAGE"])
+    posts = [post_json_shape(absolute_url_for, *row) for row in page.items]
+    return {"posts": posts, **page.links("api.get_posts")}
 
 
 @api.route("/posts/<int:id>")

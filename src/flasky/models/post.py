@@ -46,15 +46,15 @@ class Post(Base):
 
     def to_json(self, url_for: Any, comment_count: int) -> dict[str, Any]:
         """url_for builds absolute URLs; comment_count comes from one grouped query."""
-        return {
-            "url": url_for("api.get_post", id=self.id),
-            "body": self.body,
-            "body_html": self.body_html,
-            "timestamp": self.timestamp.isoformat(),
-            "author_url": url_for("api.get_user", id=self.author_id),
-            "comments_url": url_for("api.get_post_comments", id=self.id),
-            "comment_count": comment_count,
-        }
+        return post_json_shape(
+            url_for,
+            self.id,
+            self.body,
+            self.body_html,
+            self.timestamp,
+            self.author_id,
+            comment_count,
+        )
 
     @staticmethod
     def from_json(json_post: Any) -> Post:
@@ -69,3 +69,24 @@ class Post(Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.id}>"
+
+
+def post_json_shape(
+    url_for: Any,
+    id: int,
+    body: str,
+    body_html: str | None,
+    timestamp: Any,
+    author_id: int,
+    comment_count: int,
+) -> dict[str, Any]:
+    """A post as the API's JSON (SPEC §6), from an entity or straight from a row."""
+    return {
+        "url": url_for("api.get_post", id=id),
+        "body": body,
+        "body_html": body_html,
+        "timestamp": timestamp.isoformat(),
+        "author_url": url_for("api.get_user", id=author_id),
+        "comments_url": url_for("api.get_post_comments", id=id),
+        "comment_count": comment_count,
+    }
