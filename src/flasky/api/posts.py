@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
@@ -15,7 +15,8 @@ from flasky.api.pagination import paginate
 from flasky.api.queries import valid_id
 from flasky.api.representations import absolute_url_for, post_json
 from flasky.db import get_session
-from flasky.models import Comment, Permission, Post
+from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT
+from flasky.models import Permission, Post
 from flasky.models.post import post_json_shape
 
 # Newest first, as on the site; the id breaks ties so pages never overlap.
@@ -31,17 +32,7 @@ async def get_post_or_404(id: int) -> Post:
 
 # The list reads columns, each post's comment count as a correlated subquery and the total
 # as an uncorrelated one: one statement, and no ORM instances to build (as the site's lists).
-LISTED = select(
-    Post.id,
-    Post.body,
-    Post.body_html,
-    Post.timestamp,
-    Post.author_id,
-    select(func.count(Comment.id))
-    .where(Comment.post_id == Post.id)
-    .correlate(Post)
-    .scalar_subquery(),
-).order_by(*NEWEST_FIRST)
+LISTED = select(*POST_COLUMNS, POST_COMMENT_COUNT).order_by(*NEWEST_FIRST)
 
 
 @api.route("/posts/")

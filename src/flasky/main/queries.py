@@ -126,6 +126,19 @@ class PostItem:
 
 POST_COLUMNS = (Post.id, Post.body, Post.body_html, Post.timestamp, Post.author_id)
 
+# A post's comments, as a column of any statement over posts (evaluated per row).
+POST_COMMENT_COUNT = (
+    select(func.count(Comment.id))
+    .where(Comment.post_id == Post.id)
+    .correlate(Post)
+    .scalar_subquery()
+)
+
+
+def _post_item(row: Sequence) -> PostItem:
+    """A row of POST_COLUMNS then AUTHOR_COLUMNS."""
+    return PostItem(*row[:5], AuthorCard(*row[5:9]))
+
 
 @dataclass(frozen=True, slots=True)
 class CommentItem:
@@ -228,22 +241,17 @@ async def posts_page(
     if offset > MAX_OFFSET:
         known = total if total is not None else await _count(session, count_stmt)
         return Page([], page, per_page, known)
-    comments = (
-        select(func.count(Comment.id))
-        .where(Comment.post_id == Post.id)
-        .correlate(Post)
-        .scalar_subquery()
-    )
     everything = count_stmt.scalar_subquery().correlate(None)  # the total, never per row
-    columns = [comments] if total is not None else [comments, everything]
+    columns = [POST_COMMENT_COUNT] if total is not None else [POST_COMMENT_COUNT, everything]
     window = _newest_first(stmt).add_columns(*columns).limit(per_page).offset(offset)
     rows = (await session.execute(window)).all()
     width = len(POST_COLUMNS) if author is not None else len(POST_COLUMNS) + len(AUTHOR_COLUMNS)
     if total is None:
         total = rows[0][width + 1] if rows else await _count(session, count_stmt)
-    items = [
-        PostItem(*row[:5], author if author is not None else AuthorCard(*row[5:9])) for row in rows
-    ]
+    if author is None:
+        items = [_post_item(row) for row in rows]
+    else:
+        items = [PostItem(*row[:5], author) for row in rows]
     return Page(
         items,
         page,
@@ -286,18 +294,6 @@ async def user_posts_page(
     )
 
 
-async def comment_counts(session: AsyncSession, posts: Sequence[Post]) -> dict[int, int]:
-    """Comments per post for a page of posts, in one grouped query (posts with none: absent)."""
-    if not posts:
-        return {}
-    rows = await session.execute(
-        select(Comment.post_id, func.count(Comment.id))
-        .where(Comment.post_id.in_([post.id for post in posts]))
-        .group_by(Comment.post_id)
-    )
-    return {post_id: count for post_id, count in rows.tuples()}
-
-
 async def post_with_author(session: AsyncSession, post_id: int) -> PostItem | None:
     row = (
         await session.execute(
@@ -306,7 +302,7 @@ async def post_with_author(session: AsyncSession, post_id: int) -> PostItem | No
             .where(Post.id == post_id)
         )
     ).first()
-    return None if row is None else PostItem(*row[:5], AuthorCard(*row[5:9]))
+    return None if row is None else _post_item(row)
 
 
 # -- comments ------------------------------------------------------------------------------
