@@ -70,4 +70,5 @@ def create_app(config_name: str | None = None) -> Quart:
     csrf.exempt(api_blueprint)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
+    templating.run_context_processors_inline(app)  # last: it needs every blueprint
     return app
