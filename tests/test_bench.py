@@ -158,6 +158,36 @@ def test_cpu_lists_and_process_accounting():
     assert servers.cpu_seconds([2**22 + 12345]) == 0  # gone processes count for nothing
 
 
+class _ScriptedServer:
+    """A server whose process-tree CPU seconds follow a script, one value per reading."""
+
+    measurable = True
+
+    def __init__(self, readings: list[float]) -> None:
+        self.readings = readings
+        self.reads = 0
+
+    def cpu_seconds(self) -> float:
+        value = self.readings[min(self.reads, len(self.readings) - 1)]
+        self.reads += 1
+        return value
+
+
+def test_waiting_for_idle_servers_lasts_until_cpu_stops_growing():
+    # Busy for three windows (a backlog being served), then flat.
+    busy = _ScriptedServer([0.0, 0.1, 0.2, 0.3, 0.3])
+    idle = _ScriptedServer([5.0])  # another server on the same CPU, idle throughout
+    waited = servers.wait_until_idle([busy, idle], window=0.01, timeout=5)  # type: ignore[list-item]
+    assert busy.reads == 5 and 0.03 < waited < 1
+
+
+def test_waiting_for_idle_servers_gives_up_at_the_timeout():
+    forever = _ScriptedServer([float(n) for n in range(10_000)])
+    waited = servers.wait_until_idle([forever], window=0.01, timeout=0.1)  # type: ignore[list-item]
+    assert 0.1 <= waited < 1
+    assert servers.wait_until_idle([], window=0.01) == 0.0
+
+
 def test_compare_values_are_urls_or_commands():
     url = servers.command_spec("c", "http://127.0.0.1:5000")
     assert url.url == "http://127.0.0.1:5000" and url.command is None

@@ -19,7 +19,7 @@ from typing import Any
 from flasky.bench.instrument import STATEMENTS_HEADER
 from flasky.bench.loadgen import LoadResult, run_load
 from flasky.bench.seed import BENCH_PASSWORD, Landmarks
-from flasky.bench.servers import BENCH_SECRET_KEY, RunningServer
+from flasky.bench.servers import BENCH_SECRET_KEY, RunningServer, wait_until_idle
 
 CONNECTIONS = (1, 10, 100, 1000)
 # scrypt costs ~130 ms of CPU per check: at 1,000 connections every request would wait
@@ -248,6 +248,7 @@ def run_matrix(
 
     for connections in plan.connections:
         for server in floors:
+            wait_until_idle(servers)
             m = measure(server, hello, connections, plan, {}, Probe(200, 0, None))
             results.append(m)
             log(_line(m))
@@ -260,6 +261,7 @@ def run_matrix(
                     log(f"skip {server.name} {target.name}: {probed.error}")
                     continue
                 headers = request_headers(target, tokens.get(server.name), landmarks)
+                wait_until_idle(servers)  # the previous run's backlog is not this run's latency
                 m = measure(server, target, connections, plan, headers, probed)
                 results.append(m)
                 log(_line(m))

@@ -32,6 +32,7 @@ from flasky.bench.servers import (
     generator_cpus,
     gunicorn_command,
     hypercorn_command,
+    wait_until_idle,
 )
 
 IDLE_CONNECTIONS = 1000
@@ -147,6 +148,7 @@ def idle_connections(
         headers={"Accept": "text/html"},
     )
     rss_before = rss_mb(server.pids())
+    wait_until_idle([server])
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
     host, port = "127.0.0.1", int(server.base_url.rsplit(":", 1)[1])
@@ -236,6 +238,7 @@ def password_load(
         generator=plan["generator"],
         headers={"Accept": "text/html"},
     )
+    wait_until_idle([server])
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
 
@@ -349,6 +352,7 @@ def _run_with(
         for server in servers:
             server.start()
         for server in servers:
+            wait_until_idle(servers)
             results += work(server)
     finally:
         for server in servers:

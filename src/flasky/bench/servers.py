@@ -162,6 +162,33 @@ class RunningServer:
             pass
 
 
+def wait_until_idle(
+    servers: list[RunningServer], *, window: float = 0.25, timeout: float = 60.0
+) -> float:
+    """Wait until the servers have stopped working off the last load run; the seconds waited.
+
+    When a load generator stops, the requests it had in flight are still being served
+    (this app finishes a request whose client left, so that a disconnect never cuts a
+    transaction short), and all servers share the pinned CPU. A run started on top of
+    that backlog counted it in its first requests' latency: at 100 connections, ~100
+    requests of a ~3,500-request run took up to twice the steady-state latency, which
+    alone set p99 at ~1.5-1.7x c/throughput where the steady state gave ~1.2x. Idle
+    means at most one clock tick of CPU across all servers in `window` seconds.
+    """
+    measurable = [server for server in servers if server.measurable]
+    started = time.monotonic()
+    if not measurable:
+        return 0.0
+    last = sum(server.cpu_seconds() for server in measurable)
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        now = sum(server.cpu_seconds() for server in measurable)
+        if now - last <= 1.0 / CLOCK_TICKS:
+            break
+        last = now
+    return time.monotonic() - started
+
+
 def wait_until_up(
     base_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None
 ) -> None:
