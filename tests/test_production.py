@@ -406,3 +406,24 @@ def test_production_configs_mail_errors_by_default(monkeypatch, restore_flasky_l
     monkeypatch.delenv("FLASKY_ERROR_MAIL", raising=False)
 
     assert create_app(name).config["FLASKY_ERROR_MAIL"] is True
+
+
+def test_production_freezes_startup_objects_once_per_process(monkeypatch, restore_flasky_logger):
+    import gc
+
+    from flasky import production
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setattr(production, "_frozen", False)
+    testing = create_app("testing")
+    assert production.freeze_startup_objects(testing) is False  # never in a test app
+    app = create_app("production")
+    monkeypatch.setenv("FLASKY_GC_FREEZE", "0")
+    assert production.freeze_startup_objects(app) is False
+    monkeypatch.delenv("FLASKY_GC_FREEZE")
+    try:
+        assert production.freeze_startup_objects(app) is True
+        assert gc.get_freeze_count() > 0
+        assert production.freeze_startup_objects(app) is False  # once per process
+    finally:
+        gc.unfreeze()
