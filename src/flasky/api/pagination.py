@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from quart import request, url_for
-from sqlalchemy import Select, func, select
+from quart import request
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from flasky.main.queries import Listing
+from flasky.templating import url_for
 
 T = TypeVar("T")
 
@@ -50,17 +53,24 @@ class Page(Generic[T]):
         }
 
 
-async def paginate(session: AsyncSession, statement: Select, per_page: int) -> Page:
-    """The requested page of `statement` (already ordered) with the total riding along as
+async def paginate(
+    session: AsyncSession,
+    query: Select | Listing,
+    per_page: int,
+    params: dict[str, Any] | None = None,
+) -> Page:
+    """The requested page of `query` (already ordered) with the total riding along as
     an uncorrelated subquery column: one statement, not two (each costs ~0.3 ms of CPU
     through the async driver). Only a page with no rows counts separately. Items are
-    the entities of a one-entity statement, else tuples of the selected columns."""
+    the entities of a one-entity statement, else tuples of the selected columns.
+    A Listing built once (with `params` for its bindparams) saves building the windowed
+    statement per request."""
+    listing = query if isinstance(query, Listing) else Listing(query)
     number = requested_page()
-    count = select(func.count()).select_from(statement.order_by(None).subquery())
-    window = statement.add_columns(count.scalar_subquery().correlate(None))
-    rows = (await session.execute(window.limit(per_page).offset((number - 1) * per_page))).all()
+    values = params or {}
+    window = {**values, "page_limit": per_page, "page_offset": (number - 1) * per_page}
+    rows = (await session.execute(listing.window_with_total, window)).all()
     if rows:
-        single = len(statement.column_descriptions) == 1
-        items = [row[0] if single else tuple(row[:-1]) for row in rows]
+        items = [row[0] if listing.single else tuple(row[:-1]) for row in rows]
         return Page(items, number, per_page, rows[0][-1])
-    return Page([], number, per_page, (await session.scalar(count)) or 0)
+    return Page([], number, per_page, (await session.scalar(listing.count_stmt, values)) or 0)

@@ -15,7 +15,7 @@ from flasky.api.pagination import paginate
 from flasky.api.queries import valid_id
 from flasky.api.representations import absolute_url_for, post_json
 from flasky.db import get_session
-from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT
+from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT, Listing
 from flasky.models import Permission, Post
 from flasky.models.post import post_json_shape
 
@@ -32,7 +32,7 @@ async def get_post_or_404(id: int) -> Post:
 
 # The list reads columns, each post's comment count as a correlated subquery and the total
 # as an uncorrelated one: one statement, and no ORM instances to build (as the site's lists).
-LISTED = select(*POST_COLUMNS, POST_COMMENT_COUNT).order_by(*NEWEST_FIRST)
+LISTED = Listing(select(*POST_COLUMNS, POST_COMMENT_COUNT).order_by(*NEWEST_FIRST))
 
 
 @api.route("/posts/")

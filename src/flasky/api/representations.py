@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from quart import url_for
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.api.queries import comment_counts, post_count
 from flasky.models import Comment, Permission, Post, User
+from flasky.templating import url_for
 
 # SPEC §8: what the site shows in place of a disabled comment.
 DISABLED_COMMENT = "This comment has been disabled by a moderator."

@@ -14,7 +14,17 @@ from datetime import datetime
 from functools import cache, cached_property
 from typing import Generic, TypeVar
 
-from sqlalchemy import BindParameter, Integer, Select, and_, bindparam, exists, false, func, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Follow, Post, User
@@ -175,16 +185,18 @@ def _comment_item(row: Sequence) -> CommentItem:
 # values: constructing a Select and deriving its cache key cost ~0.3 ms of a page's CPU,
 # more than SQLite took to run it. Values that vary per request are named bindparams.
 
-PAGE_LIMIT = bindparam("page_limit", type_=Integer)
-PAGE_OFFSET = bindparam("page_offset", type_=Integer)
+PAGE_LIMIT = bindparam("page_limit", type_=BigInteger)
+PAGE_OFFSET = bindparam("page_offset", type_=BigInteger)
 
 
 class Listing:
     """A list query: its rows (ordered, without LIMIT/OFFSET) and its count, from which
     the windowed statements are derived on first use and then reused."""
 
-    def __init__(self, stmt: Select, count_stmt: Select) -> None:
+    def __init__(self, stmt: Select, count_stmt: Select | None = None) -> None:
         self.stmt = stmt
+        if count_stmt is None:  # count the rows themselves
+            count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
         self.count_stmt = count_stmt
         self.single = len(stmt.column_descriptions) == 1
 
