@@ -249,3 +249,26 @@ async def test_admin_can_edit_their_own_profile(client, session):
     response = await client.post(f"/edit-profile/{admin.id}", form=admin_form(admin, name="Boss"))
     assert response.status_code == 302
     assert (await reload(session, admin)).name == "Boss"
+
+
+async def test_profile_by_username_reads_the_same_figures_as_profile_stats(session):
+    from flasky.main import queries
+
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    carl = await make_user(session, username="carl")
+    await make_post(session, ann, body="one")
+    await make_post(session, ann, body="two")
+    await bob.follow(session, ann)
+    await ann.follow(session, bob)
+    await session.commit()
+    for viewer in (None, ann.id, bob.id, carl.id):
+        found = await queries.profile_by_username(session, "ann", viewer)
+        assert found is not None
+        profile, stats = found
+        assert profile.id == ann.id
+        assert stats == await queries.profile_stats(session, ann, viewer)
+        assert stats.post_count == 2 and stats.follower_count == 1
+        assert stats.viewer_follows == (viewer == bob.id)
+        assert stats.follows_viewer == (viewer == bob.id)
+    assert await queries.profile_by_username(session, "nobody", ann.id) is None

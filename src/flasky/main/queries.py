@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
-    BindParameter,
+    ColumnElement,
     Select,
     and_,
     bindparam,
@@ -419,19 +419,20 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(_user_by_username(), {"username": username})
 
 
-@cache
-def _profile_stats(with_viewer: bool) -> Select:
-    user_id, viewer_id = bindparam("user_id"), bindparam("viewer_id")
+def _stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> list[ColumnElement]:
+    """A profile's figures as scalar subqueries over `user_id`: a bound value, or the
+    profile row's own id (correlated) when the profile is read in the same statement."""
+    viewer_id = bindparam("viewer_id")
 
-    def count(stmt: Select) -> object:
+    def count(stmt: Select) -> ColumnElement:
         return stmt.scalar_subquery()
 
-    def follow_exists(follower_id: BindParameter, followed_id: BindParameter) -> object:
+    def follow_exists(follower_id: ColumnElement, followed_id: ColumnElement) -> ColumnElement:
         if not with_viewer:
             return false()
         return exists().where(Follow.follower_id == follower_id, Follow.followed_id == followed_id)
 
-    return select(
+    return [
         count(select(func.count(Post.id)).where(Post.author_id == user_id)),
         count(select(func.count(Comment.id)).where(Comment.author_id == user_id)),
         count(
@@ -442,7 +443,22 @@ def _profile_stats(with_viewer: bool) -> Select:
         ),
         follow_exists(viewer_id, user_id),
         follow_exists(user_id, viewer_id),
+    ]
+
+
+def _stats(row: Sequence, profile_id: int, viewer_id: int | None) -> ProfileStats:
+    # Nobody "follows" themself on their own page: the self-follow is bookkeeping.
+    with_viewer = viewer_id is not None and viewer_id != profile_id
+    return ProfileStats(
+        *(int(value) for value in row[:4]),
+        with_viewer and bool(row[4]),
+        with_viewer and bool(row[5]),
     )
+
+
+@cache
+def _profile_stats(with_viewer: bool) -> Select:
+    return select(*_stats_columns(bindparam("user_id"), with_viewer))
 
 
 async def profile_stats(
@@ -452,7 +468,29 @@ async def profile_stats(
     with_viewer = viewer_id is not None and viewer_id != user.id
     params = {"user_id": user.id, "viewer_id": viewer_id} if with_viewer else {"user_id": user.id}
     row = (await session.execute(_profile_stats(with_viewer), params)).one()
-    return ProfileStats(*(int(value) for value in row[:4]), bool(row[4]), bool(row[5]))
+    return _stats(row, user.id, viewer_id)
+
+
+@cache
+def _profile_by_name(with_viewer: bool) -> Select:
+    return select(User, *_stats_columns(User.id, with_viewer)).where(
+        User.username == bindparam("username")
+    )
+
+
+async def profile_by_username(
+    session: AsyncSession, username: str, viewer_id: int | None = None
+) -> tuple[User, ProfileStats] | None:
+    """A profile's user and every figure of their page, in one statement."""
+    with_viewer = viewer_id is not None
+    params = (
+        {"username": username, "viewer_id": viewer_id} if with_viewer else {"username": username}
+    )
+    row = (await session.execute(_profile_by_name(with_viewer), params)).first()
+    if row is None:
+        return None
+    profile = row[0]
+    return profile, _stats(row[1:], profile.id, viewer_id)
 
 
 @dataclass(frozen=True)

@@ -165,12 +165,16 @@ async def preview() -> Any:
 async def user(username: str) -> str:
     session = get_session()
     viewer = current_user()
-    # One's own profile needs no second load of the same row.
-    own = viewer.is_authenticated and viewer.username == username
-    profile = viewer if own else await queries.user_by_username(session, username)
-    if profile is None:
-        abort(404)
-    stats = await queries.profile_stats(session, profile, viewer.id)
+    # One's own profile needs no second load of the same row; another's comes with its
+    # figures in one statement.
+    if viewer.is_authenticated and viewer.username == username:
+        profile: User = viewer  # type: ignore[assignment]
+        stats = await queries.profile_stats(session, profile, viewer.id)
+    else:
+        found = await queries.profile_by_username(session, username, viewer.id)
+        if found is None:
+            abort(404)
+        profile, stats = found
     posts = await queries.user_posts_page(
         session,
         profile,
