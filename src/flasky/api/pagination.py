@@ -68,7 +68,7 @@ async def paginate(
     listing = query if isinstance(query, Listing) else Listing(query)
     number = requested_page()
     values = params or {}
-    window = {**values, "page_limit": per_page, "page_offset": (number - 1) * per_page}
+    window = listing.bounds(values, number, per_page)
     rows = (await session.execute(listing.window_with_total, window)).all()
     if rows:
         items = [row[0] if listing.single else tuple(row[:-1]) for row in rows]

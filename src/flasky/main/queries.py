@@ -200,6 +200,11 @@ class Listing:
         self.count_stmt = count_stmt
         self.single = len(stmt.column_descriptions) == 1
 
+    @staticmethod
+    def bounds(params: dict[str, object], page: int, per_page: int) -> dict[str, object]:
+        """`params` plus the values of the windows' LIMIT and OFFSET for a page."""
+        return {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
+
     @cached_property
     def window(self) -> Select:
         return self.stmt.limit(PAGE_LIMIT).offset(PAGE_OFFSET)
@@ -231,7 +236,7 @@ async def paginate(
     tuples of the columns.
     """
     if total is None and page != LAST_PAGE and (page - 1) * per_page <= MAX_OFFSET:
-        window = {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
+        window = listing.bounds(params, page, per_page)
         rows = (await session.execute(listing.window_with_total, window)).all()
         if rows:
             items = [row[0] if listing.single else tuple(row[:-1]) for row in rows]
@@ -243,7 +248,7 @@ async def paginate(
         page = pages
     if page > pages:
         return Page([], page, per_page, total)
-    window = {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
+    window = listing.bounds(params, page, per_page)
     if listing.single:
         items: list = list((await session.scalars(listing.window, window)).all())
     else:
