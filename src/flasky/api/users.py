@@ -15,7 +15,7 @@ from flasky.api.posts import NEWEST_FIRST
 from flasky.api.queries import valid_id
 from flasky.api.representations import absolute_url_for, user_json
 from flasky.db import get_session
-from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT, Listing
+from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT, Listing, posts_by_user
 from flasky.models import Follow, Post, User
 from flasky.models.post import post_json_shape
 
@@ -34,15 +34,7 @@ async def get_user(id: int) -> Any:
 
 # Both lists read columns with each post's comment count as a correlated subquery, as the
 # main post list does: one statement a page, no ORM instances; built once, run with the id.
-
-
-@cache
-def _posts_by() -> Listing:
-    return Listing(
-        select(*POST_COLUMNS, POST_COMMENT_COUNT)
-        .where(Post.author_id == bindparam("user_id"))
-        .order_by(*NEWEST_FIRST)
-    )
+# A user's posts are the profile page's list (main.queries.posts_by_user).
 
 
 @cache
@@ -67,7 +59,7 @@ async def _posts_page(listing: Listing, user: User, endpoint: str) -> dict[str, 
 
 @api.route("/users/<int:id>/posts/")
 async def get_user_posts(id: int) -> Any:
-    return await _posts_page(_posts_by(), await get_user_or_404(id), "api.get_user_posts")
+    return await _posts_page(posts_by_user(), await get_user_or_404(id), "api.get_user_posts")
 
 
 @api.route("/users/<int:id>/timeline/")

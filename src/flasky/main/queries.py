@@ -283,8 +283,10 @@ def _timeline(followed: bool) -> Listing:
 
 
 @cache
-def _posts_of_author() -> Listing:
-    by_author = Post.author_id == bindparam("author_id")
+def posts_by_user() -> Listing:
+    """The posts of bindparam user_id, newest first, each with its comment count (no
+    author columns: every post is theirs). The profile page and the API use it."""
+    by_author = Post.author_id == bindparam("user_id")
     return _post_listing(
         select(*POST_COLUMNS).where(by_author), select(func.count(Post.id)).where(by_author)
     )
@@ -339,8 +341,8 @@ async def user_posts_page(
     The author is `user`, already loaded: no join."""
     return await posts_page(
         session,
-        _posts_of_author(),
-        {"author_id": user.id},
+        posts_by_user(),
+        {"user_id": user.id},
         page=page,
         per_page=per_page,
         total=total,
