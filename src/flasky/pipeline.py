@@ -31,6 +31,7 @@ from flasky import (
     login,
     proxies,
     ratelimit,
+    workers,
 )
 from flasky.auth.views import record_visit_and_gate_unconfirmed
 from flasky.disconnects import FinishAfterDisconnect
@@ -62,6 +63,7 @@ def install(app: Quart) -> None:
         db.start_engine,  # the engine and its connection pool
         gcfreeze.freeze_at_startup,  # production: what the loaded app holds leaves the GC
         *rate_limits.before_serving,  # the limits, read from the config as it is now
+        workers.stop_gracefully_on_sigterm,  # SIGTERM in a worker stops the whole server
     ]
 
     # Each request, in order; the first hook to return a response ends the request there.
@@ -87,7 +89,7 @@ def install(app: Quart) -> None:
 
     # Each response, in the order they run (Quart runs these lists last-registered first).
     after_request: list[Hook] = [
-        *rate_limits.after_request,  # rate-limit headers; wrong API passwords counted
+        *rate_limits.after_request,  # wrong API passwords counted against the address
         headers.add_security_headers,  # CSP, nosniff, frame and referrer policies, HSTS
         *auth_cookie.after_request,  # the login cookie set, refreshed or cleared
     ]
