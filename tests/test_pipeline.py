@@ -49,8 +49,14 @@ def test_the_pipeline_reads_as_the_life_of_a_request():
         hook.__name__ for hook in create_app("testing").extensions["pipeline"]["before_request"]
     ]
 
-    # Health checks first (no login, no redirect), then who is asking, then the gates.
-    assert names[:3] == ["answer_health_checks", "redirect_to_https", "load_user_for_request"]
+    # The host first (production refuses strangers), then health checks (no login, no
+    # redirect), then who is asking, then the gates.
+    assert names[:4] == [
+        "refuse_unknown_host",
+        "answer_health_checks",
+        "redirect_to_https",
+        "load_user_for_request",
+    ]
     assert names[-1] == "record_visit_and_gate_unconfirmed"
 
 

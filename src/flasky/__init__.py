@@ -31,7 +31,17 @@ def create_app(config_name: str | None = None) -> Quart:
     app.config.from_object(settings)
     app.config["FLASKY_CONFIG"] = settings.NAME
 
-    from flasky import db, email, error_mail, hardening, health, logs, pipeline, templating
+    from flasky import (
+        db,
+        email,
+        error_mail,
+        hardening,
+        health,
+        logs,
+        pipeline,
+        site,
+        templating,
+    )
 
     # Services the requests use; none of these registers a request hook.
     templating.init_app(app)  # first: it picks the Jinja environment class
@@ -40,6 +50,7 @@ def create_app(config_name: str | None = None) -> Quart:
     db.init_app(app)
     email.init_app(app)
     hardening.init_app(app)  # before any route: `<int:id>` matches database integers only
+    site.init_app(app)  # absolute URLs from FLASKY_BASE_URL, not the Host header
 
     # Every hook and middleware, in the order a request meets them.
     pipeline.install(app)

@@ -31,6 +31,7 @@ from flasky import (
     login,
     proxies,
     ratelimit,
+    site,
     workers,
 )
 from flasky.auth.views import record_visit_and_gate_unconfirmed
@@ -68,6 +69,7 @@ def install(app: Quart) -> None:
 
     # Each request, in order; the first hook to return a response ends the request there.
     before_request: list[Hook] = [
+        site.refuse_unknown_host,  # production: 400 unless the Host is the site's own
         health.answer_health_checks,  # /healthz: no login, redirect or rate limit
         proxies.redirect_to_https,  # SSL_REDIRECT: plain HTTP goes to HTTPS
         login.load_user_for_request,  # who is asking, from the login cookie
