@@ -137,6 +137,7 @@ def test_deploy_as_console_script_with_production_config(target_url, tmp_path):
         os.environ,
         FLASKY_CONFIG="production",
         SECRET_KEY="s" * 40,
+        FLASKY_BASE_URL="https://blog.example.com",
         DATABASE_URL=target_url,
     )
     for _ in range(2):
