@@ -64,8 +64,11 @@ BOOK_REQUIREMENTS = (
 # book's accounts carry.
 BOOK_HASH_METHOD = "pbkdf2:sha256:260000"
 
-ROLE_PERMISSIONS = {"User": (1 | 2 | 4, True), "Moderator": (1 | 2 | 4 | 8, False),
-                    "Administrator": (1 | 2 | 4 | 8 | 16, False)}
+ROLE_PERMISSIONS = {
+    "User": (1 | 2 | 4, True),
+    "Moderator": (1 | 2 | 4 | 8, False),
+    "Administrator": (1 | 2 | 4 | 8 | 16, False),
+}
 
 
 def check_checkout(path: Path) -> Path:
@@ -97,9 +100,7 @@ def ensure_venv(venv: Path, log: Any = print) -> Path:
         return python
     log(f"book: creating its virtualenv in {venv} (Flask 2.0, SQLAlchemy 1.4, gunicorn)")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *BOOK_REQUIREMENTS], check=True
-    )
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *BOOK_REQUIREMENTS], check=True)
     marker.write_text(wanted)
     return python
 
@@ -113,6 +114,17 @@ def sync_url(database_url: str) -> str:
     elif backend == "sqlite":
         url = url.set(drivername="sqlite")
     return url.render_as_string(hide_password=False)
+
+
+def database_beside(database_url: str) -> str:
+    """The book's own database next to the app's: its tables have the same names."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        path = Path(url.database)
+        return url.set(
+            database=str(path.with_name(f"{path.stem}-book{path.suffix}"))
+        ).render_as_string(hide_password=False)
+    return url.set(database=f"{url.database}_book").render_as_string(hide_password=False)
 
 
 def book_env(database_url: str) -> dict[str, str]:
@@ -129,8 +141,10 @@ def book_env(database_url: str) -> dict[str, str]:
 
 def create_schema(python: Path, checkout: Path, database_url: str) -> None:
     """Drop and create the book's tables with the book's own models."""
-    code = "from flasky import app\nfrom app import db\nwith app.app_context():\n" \
+    code = (
+        "from flasky import app\nfrom app import db\nwith app.app_context():\n"
         "    db.drop_all()\n    db.create_all()\n"
+    )
     env = dict(os.environ)
     env.update(book_env(database_url))
     subprocess.run([str(python), "-c", code], cwd=checkout, env=env, check=True)

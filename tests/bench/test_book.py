@@ -114,8 +114,12 @@ def test_book_server_is_pinned_gunicorn_with_the_books_own_python(tmp_path):
     assert spec.env["DATABASE_URL"] == "sqlite:////tmp/x.sqlite"
     assert spec.env["FLASK_CONFIG"] == "production"
     sync = book.server_spec(
-        "book-sync", tmp_path / "py", tmp_path, "postgresql+asyncpg://u@h/db",
-        worker_class="sync", threads=16,
+        "book-sync",
+        tmp_path / "py",
+        tmp_path,
+        "postgresql+asyncpg://u@h/db",
+        worker_class="sync",
+        threads=16,
     )
     assert "--threads" not in sync.command
     assert sync.env["DATABASE_URL"] == "postgresql://u@h/db"
@@ -124,3 +128,17 @@ def test_book_server_is_pinned_gunicorn_with_the_books_own_python(tmp_path):
 def test_a_directory_that_is_not_the_books_checkout_is_refused(tmp_path):
     with pytest.raises(Exception, match="not a checkout"):
         book.check_checkout(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("app_url", "book_url"),
+    [
+        ("sqlite:////data/bench.sqlite", "sqlite:////data/bench-book.sqlite"),
+        (
+            "postgresql://postgres@127.0.0.1/flasky_bench",
+            "postgresql://postgres@127.0.0.1/flasky_bench_book",
+        ),
+    ],
+)
+def test_the_book_gets_its_own_database_beside_the_apps(app_url, book_url):
+    assert book.database_beside(app_url) == book_url
