@@ -137,31 +137,36 @@ LOCATION_HEADER = {
     }
 }
 
+_POST_PROPERTIES: dict[str, Any] = {
+    "url": _url("This post."),
+    "body": {"type": "string", "description": "Markdown source."},
+    "body_html": {
+        "type": ["string", "null"],
+        "description": "Sanitised HTML rendered from body.",
+    },
+    "timestamp": {"type": "string", "format": "date-time", "description": "UTC."},
+    "author_url": _url("The author (a User)."),
+    "comments_url": _url("The post's comments."),
+    "comment_count": {"type": "integer", "minimum": 0},
+}
+_POST_FIELDS = tuple(_POST_PROPERTIES)
+
+SEARCH_PARAMETER = {
+    "name": "q",
+    "in": "query",
+    "required": False,
+    "description": 'What to find: words (all must match), "an exact phrase", -excluded, '
+    "and OR between alternatives; English stemming, accents and case ignored. Any text "
+    "is accepted; one that has no word to look for finds nothing.",
+    "schema": {"type": "string"},
+}
+
 SCHEMAS: dict[str, Any] = {
     "Post": {
         "type": "object",
         "additionalProperties": False,
-        "required": [
-            "url",
-            "body",
-            "body_html",
-            "timestamp",
-            "author_url",
-            "comments_url",
-            "comment_count",
-        ],
-        "properties": {
-            "url": _url("This post."),
-            "body": {"type": "string", "description": "Markdown source."},
-            "body_html": {
-                "type": ["string", "null"],
-                "description": "Sanitised HTML rendered from body.",
-            },
-            "timestamp": {"type": "string", "format": "date-time", "description": "UTC."},
-            "author_url": _url("The author (a User)."),
-            "comments_url": _url("The post's comments."),
-            "comment_count": {"type": "integer", "minimum": 0},
-        },
+        "required": list(_POST_FIELDS),
+        "properties": _POST_PROPERTIES,
     },
     "User": {
         "type": "object",
@@ -223,6 +228,41 @@ SCHEMAS: dict[str, Any] = {
             "prev": _nullable_url("The previous page, or null on the first."),
             "next": _nullable_url("The next page, or null on the last."),
             "count": {"type": "integer", "minimum": 0, "description": "Comments on all pages."},
+        },
+    },
+    "FoundPost": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [*_POST_FIELDS, "snippet"],
+        "properties": {
+            **_POST_PROPERTIES,
+            "snippet": {
+                "type": "string",
+                "description": "HTML: a short extract of the post's text, escaped, with the "
+                "matched words in <mark> elements.",
+            },
+        },
+    },
+    "FoundPostPage": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["posts", "prev", "next", "count"],
+        "properties": {
+            "posts": {"type": "array", "items": _ref("FoundPost")},
+            "prev": _nullable_url("The previous page, or null on the first."),
+            "next": _nullable_url("The next page, or null on the last."),
+            "count": {"type": "integer", "minimum": 0, "description": "Posts found in all."},
+        },
+    },
+    "UserPage": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["users", "prev", "next", "count"],
+        "properties": {
+            "users": {"type": "array", "items": _ref("User")},
+            "prev": _nullable_url("The previous page, or null on the first."),
+            "next": _nullable_url("The next page, or null on the last."),
+            "count": {"type": "integer", "minimum": 0, "description": "Users found in all."},
         },
     },
     "NewPost": _new_text("post", POST_MAX_LENGTH),
@@ -351,6 +391,22 @@ def _paths() -> dict[str, Any]:
                 post_page,
                 (404,),
                 parameters=[user_id, PAGE_PARAMETER],
+            ),
+        },
+        "/search/posts": {
+            "get": _operation(
+                "search_posts",
+                "Posts matching a query, most relevant first, then newest",
+                {"200": _json("FoundPostPage", "A page of posts found.")},
+                parameters=[SEARCH_PARAMETER, PAGE_PARAMETER],
+            ),
+        },
+        "/search/users": {
+            "get": _operation(
+                "search_users",
+                "Users whose username, name or location match a query",
+                {"200": _json("UserPage", "A page of users found.")},
+                parameters=[SEARCH_PARAMETER, PAGE_PARAMETER],
             ),
         },
         "/comments/": {

@@ -67,7 +67,7 @@ async def edit_post(id: int) -> Any:
     if user.id != post.author_id and not user.can(Permission.ADMIN):
         raise Forbidden("Insufficient permissions")
     edited = await build_from_json(Post.from_json, await json_body())
-    post.body, post.body_html = edited.body, edited.body_html
+    post.body, post.body_html, post.body_text = edited.body, edited.body_html, edited.body_text
     session = get_session()
     await session.commit()
     return await post_json(session, post)

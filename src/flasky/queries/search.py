@@ -1,0 +1,286 @@
+"""Full-text search of posts and people, through the index of flasky/models/search_index.py.
+
+A page of posts found is ONE statement: the page's rows ranked by relevance (then
+newest), each with its highlighted snippet and comment count, and the number of matches
+as an uncorrelated subquery. The ranking runs over every match, so it reads the index
+only (bm25 / ts_rank_cd); snippets are cut in an outer query for the page's rows alone
+(a snippet reads the post's text: for a common word, doing it before the LIMIT would
+read thousands of posts for twenty).
+
+PostgreSQL: websearch_to_tsquery + ts_rank_cd + ts_headline. SQLite: FTS5 MATCH +
+bm25() + snippet(). The user's text reaches either engine only as rewritten by
+search_syntax, as a bound value.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flasky.main.queries import (
+    AUTHOR_COLUMNS,
+    MAX_OFFSET,
+    PAGE_LIMIT,
+    PAGE_OFFSET,
+    POST_COLUMNS,
+    POST_COMMENT_COUNT,
+    AuthorCard,
+    Listing,
+    Page,
+)
+from flasky.models import Post, User
+from flasky.models.search_index import (
+    MATCH_END,
+    MATCH_START,
+    PEOPLE_CONFIG,
+    PEOPLE_FTS,
+    PG_ESCAPES,
+    POSTS_CONFIG,
+    POSTS_FTS,
+    SEARCH_VECTOR,
+)
+from flasky.queries.search_syntax import SearchQuery, parse
+
+__all__ = ["FoundPost", "SearchQuery", "parse", "search_people", "search_posts"]
+
+QUERY = bindparam("query", type_=String)
+# Words of context around the matches in a snippet.
+SNIPPET_WORDS = 24
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPost:
+    """A post in search results: what a list shows, plus its snippet (safe HTML, the
+    matched words in <mark>) and its comment count."""
+
+    id: int
+    body: str
+    body_html: str | None
+    timestamp: datetime
+    author_id: int
+    author: AuthorCard
+    snippet: Markup
+    comment_count: int
+
+
+_MARKED = re.compile(f"{MATCH_START}([^{MATCH_START}{MATCH_END}]*){MATCH_END}")
+
+
+def highlighted(snippet: str | None, *, html_escaped: bool) -> Markup:
+    """A snippet with its match markers as <mark> and everything else escaped: a post
+    that contains `<b>` shows it as text. PostgreSQL's snippets come from escaped text
+    (see search_index.PG_ESCAPES), so they are unescaped before escaping once, which also
+    holds if a fragment boundary ever cut an entity."""
+    text = snippet or ""
+    if html_escaped:
+        text = html.unescape(text)
+    marked = _MARKED.sub(r"<mark>\1</mark>", str(escape(text)))
+    return Markup(marked.replace(MATCH_START, "").replace(MATCH_END, ""))
+
+
+def _found_post(row, html_escaped: bool) -> FoundPost:  # noqa: ANN001
+    values = row._mapping
+    return FoundPost(
+        *row[:5],
+        AuthorCard(*row[5:9]),
+        highlighted(values["snippet"], html_escaped=html_escaped),
+        values["comment_count"],
+    )
+
+
+# -- statements, built once per database kind ---------------------------------------------
+
+
+def _pg_query(config: str) -> ColumnElement:
+    # A scalar subquery: PostgreSQL parses the query once per statement (an InitPlan), not
+    # once per row as a function call on a bound value would be in a generic plan.
+    return select(
+        func.websearch_to_tsquery(literal_column(f"'{config}'::regconfig"), QUERY)
+    ).scalar_subquery()
+
+
+def _pg_matches(vector: ColumnElement, query: ColumnElement) -> ColumnElement:
+    # A query left with only negations ("the -cat": "the" is a stop word) would list
+    # every post without "cat", reading the whole table: it matches nothing instead.
+    return vector.op("@@")(query) & (func.querytree(query) != "T")
+
+
+def _pg_escaped(expression: ColumnElement) -> ColumnElement:
+    for char, entity in PG_ESCAPES:
+        expression = func.replace(expression, char, entity)
+    return expression
+
+
+HEADLINE_OPTIONS = (
+    f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
+    f'ShortWord=2, MaxFragments=2, FragmentDelimiter=" {ELLIPSIS} "'
+)
+
+
+@cache
+def _post_statements(dialect: str) -> tuple[Select, Select]:
+    """(a page of found posts with snippets and the total, the total alone)."""
+    if dialect == "postgresql":
+        query = _pg_query(POSTS_CONFIG)
+        vector = literal_column(f"posts.{SEARCH_VECTOR}")
+        matches = _pg_matches(vector, query)
+        rank = func.ts_rank_cd(vector, query, 1).label("rank")
+        ranked = (
+            select(Post.id, rank)
+            .where(matches)
+            .order_by(rank.desc(), Post.timestamp.desc(), Post.id.desc())
+            .limit(PAGE_LIMIT)
+            .offset(PAGE_OFFSET)
+            .subquery("ranked")
+        )
+        total = select(func.count()).select_from(Post).where(matches)
+        snippet = func.ts_headline(
+            literal_column(f"'{POSTS_CONFIG}'::regconfig"),
+            _pg_escaped(func.coalesce(Post.body_text, "")),
+            query,
+            HEADLINE_OPTIONS,
+        )
+        outer_from = ranked.join(Post, Post.id == ranked.c.id)
+        outer_where = None
+        rank_order = ranked.c.rank.desc()
+    else:
+        fts = table(POSTS_FTS, column("rowid", Integer))
+        fts_column = literal_column(POSTS_FTS)
+        matches = fts_column.op("MATCH")(QUERY)
+        # bm25: lower is better.
+        rank = func.bm25(fts_column).label("rank")
+        ranked = (
+            select(fts.c.rowid.label("id"), rank)
+            .select_from(fts.join(Post, Post.id == fts.c.rowid))
+            .where(matches)
+            .order_by(rank, Post.timestamp.desc(), Post.id.desc())
+            .limit(PAGE_LIMIT)
+            .offset(PAGE_OFFSET)
+            .subquery("ranked")
+        )
+        total = select(func.count()).select_from(fts).where(matches)
+        # The page's rows are matched again, each by its rowid: snippet() works on the
+        # current match of a full-text query.
+        snippet = func.snippet(fts_column, 0, MATCH_START, MATCH_END, ELLIPSIS, SNIPPET_WORDS)
+        outer_from = ranked.join(fts, fts.c.rowid == ranked.c.id).join(Post, Post.id == ranked.c.id)
+        outer_where = matches
+        rank_order = ranked.c.rank
+    page = (
+        select(
+            *POST_COLUMNS,
+            *AUTHOR_COLUMNS,
+            snippet.label("snippet"),
+            POST_COMMENT_COUNT.label("comment_count"),
+            total.scalar_subquery().correlate(None).label("total"),
+        )
+        .select_from(outer_from.join(User, User.id == Post.author_id))
+        .order_by(rank_order, Post.timestamp.desc(), Post.id.desc())
+    )
+    if outer_where is not None:
+        page = page.where(outer_where)
+    return page, total
+
+
+@cache
+def _people_listing(dialect: str) -> Listing:
+    """Users whose username, name or location match, best first, then by username; each
+    with their post count."""
+    post_count = (
+        select(func.count(Post.id))
+        .where(Post.author_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    if dialect == "postgresql":
+        query = _pg_query(PEOPLE_CONFIG)
+        vector = literal_column(f"users.{SEARCH_VECTOR}")
+        matches = _pg_matches(vector, query)
+        stmt = (
+            select(User, post_count.label("post_count"))
+            .where(matches)
+            .order_by(func.ts_rank_cd(vector, query).desc(), User.username)
+        )
+        count = select(func.count()).select_from(User).where(matches)
+    else:
+        fts = table(PEOPLE_FTS, column("rowid", Integer))
+        fts_column = literal_column(PEOPLE_FTS)
+        matches = fts_column.op("MATCH")(QUERY)
+        stmt = (
+            select(User, post_count.label("post_count"))
+            .select_from(fts.join(User, User.id == fts.c.rowid))
+            .where(matches)
+            .order_by(func.bm25(fts_column), User.username)
+        )
+        count = select(func.count()).select_from(fts).where(matches)
+    return Listing(stmt, count)
+
+
+def _dialect(session: AsyncSession) -> str:
+    assert session.bind is not None
+    return session.bind.dialect.name
+
+
+def _query_value(query: SearchQuery, dialect: str) -> str:
+    return query.websearch() if dialect == "postgresql" else query.fts5()
+
+
+async def search_posts(
+    session: AsyncSession, query: SearchQuery, *, page: int, per_page: int
+) -> Page[FoundPost]:
+    """A page of the posts matching `query`, most relevant first, then newest."""
+    if not query or (page - 1) * per_page > MAX_OFFSET:
+        return Page([], page, per_page, 0)
+    dialect = _dialect(session)
+    page_stmt, total_stmt = _post_statements(dialect)
+    params = {"query": _query_value(query, dialect)}
+    window = {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
+    rows = (await session.execute(page_stmt, window)).all()
+    if rows:
+        escaped = dialect == "postgresql"
+        return Page([_found_post(row, escaped) for row in rows], page, per_page, rows[0].total)
+    # Nothing on the first page means nothing at all; past it, the total is counted.
+    total = 0 if page == 1 else (await session.scalar(total_stmt, params)) or 0
+    return Page([], page, per_page, total)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPerson:
+    user: User
+    post_count: int
+
+
+async def search_people(
+    session: AsyncSession, query: SearchQuery, *, page: int, per_page: int
+) -> Page[FoundPerson]:
+    """A page of the users whose username, name or location match `query` (never their
+    email), in one statement unless the page is empty."""
+    if not query or (page - 1) * per_page > MAX_OFFSET:
+        return Page([], page, per_page, 0)
+    dialect = _dialect(session)
+    listing = _people_listing(dialect)
+    params = {"query": _query_value(query, dialect)}
+    window = listing.bounds(params, page, per_page)
+    rows = (await session.execute(listing.window_with_total, window)).all()
+    if rows:
+        return Page([FoundPerson(row[0], row[1]) for row in rows], page, per_page, rows[0][-1])
+    total = 0 if page == 1 else (await session.scalar(listing.count_stmt, params)) or 0
+    return Page([], page, per_page, total)
