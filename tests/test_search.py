@@ -362,3 +362,19 @@ def test_queries_without_a_word_to_find(text):
 def test_long_queries_are_cut():
     query = parse("word " * 10_000)
     assert sum(len(term.words) for term in query.alternatives[0].required) == 32
+
+
+@pytest.mark.parametrize("app_config", [{"FLASKY_SEARCH_MAX_RESULTS": 3}])
+async def test_a_search_ranks_the_newest_matches_up_to_the_limit(session, author, client):
+    posts = [await make_post(session, author, body=f"heron {n}") for n in range(5)]
+    text = await page_text(client, "heron")
+    assert "More than 3 posts found" in text
+    listed = [
+        int(id)
+        for id in re.findall(r'class="post-body search-snippet"><a href="/post/(\d+)"', text)
+    ]
+    assert sorted(listed) == sorted(post.id for post in posts[-3:])
+    api = await APIClient(client).get(
+        "/api/v1/search/posts?q=heron", auth=("zebra.keeper@example.com", "cat")
+    )
+    assert api.json["count"] == 3

@@ -251,7 +251,13 @@ SCHEMAS: dict[str, Any] = {
             "posts": {"type": "array", "items": _ref("FoundPost")},
             "prev": _nullable_url("The previous page, or null on the first."),
             "next": _nullable_url("The next page, or null on the last."),
-            "count": {"type": "integer", "minimum": 0, "description": "Posts found in all."},
+            "count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Posts found in all, at most the server's limit "
+                "(FLASKY_SEARCH_MAX_RESULTS, 1000 by default): a search ranks and lists the "
+                "newest matches up to it.",
+            },
         },
     },
     "UserPage": {

@@ -24,7 +24,11 @@ async def search_posts() -> Any:
     text, query = _query()
     per_page = current_app.config["FLASKY_POSTS_PER_PAGE"]
     found = await search.search_posts(
-        get_session(), query, page=requested_page(), per_page=per_page
+        get_session(),
+        query,
+        page=requested_page(),
+        per_page=per_page,
+        candidates=max(1, current_app.config["FLASKY_SEARCH_MAX_RESULTS"]),
     )
     posts = [
         {

@@ -1,11 +1,10 @@
 """Full-text search of posts and people, through the index of flasky/models/search_index.py.
 
-A page of posts found is ONE statement: the page's rows ranked by relevance (then
-newest), each with its highlighted snippet and comment count, and the number of matches
-as an uncorrelated subquery. The ranking runs over every match, so it reads the index
-only (bm25 / ts_rank_cd); snippets are cut in an outer query for the page's rows alone
-(a snippet reads the post's text: for a common word, doing it before the LIMIT would
-read thousands of posts for twenty).
+A page of posts found is ONE statement: the newest matches (at most a bound, see
+CANDIDATES) ranked by relevance then newest, the page's rows each with its highlighted
+snippet and comment count, and the number of matches ranked. Snippets are cut for the
+page's rows alone: a snippet reads the post's text, and doing it before the LIMIT
+would read a thousand posts for twenty.
 
 PostgreSQL: websearch_to_tsquery + ts_rank_cd + ts_headline. SQLite: FTS5 MATCH +
 bm25() + snippet(). The user's text reaches either engine only as rewritten by
@@ -22,6 +21,7 @@ from functools import cache
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -62,6 +62,8 @@ from flasky.queries.search_syntax import SearchQuery, parse
 __all__ = ["FoundPost", "SearchQuery", "parse", "search_people", "search_posts"]
 
 QUERY = bindparam("query", type_=String)
+# How many matches a search ranks and lists, by default (FLASKY_SEARCH_MAX_RESULTS).
+MAX_RESULTS = 1000
 # Words of context around the matches in a snippet.
 SNIPPET_WORDS = 24
 ELLIPSIS = "…"
@@ -136,67 +138,79 @@ HEADLINE_OPTIONS = (
 )
 
 
+# The newest matches a search ranks: ranking reads each candidate's index entry (bm25's
+# document length, ts_rank_cd's tsvector), so a word found in half of 100,000 posts would
+# cost 50,000 reads per page. Ranked among the newest this many, a search costs the same
+# whatever the word; the page says when there were more.
+CANDIDATES = bindparam("candidates", type_=BigInteger)
+
+
 @cache
 def _post_statements(dialect: str) -> tuple[Select, Select]:
     """(a page of found posts with snippets and the total, the total alone)."""
     if dialect == "postgresql":
         query = _pg_query(POSTS_CONFIG)
         vector = literal_column(f"posts.{SEARCH_VECTOR}")
-        matches = _pg_matches(vector, query)
-        rank = func.ts_rank_cd(vector, query, 1).label("rank")
-        ranked = (
-            select(Post.id, rank)
-            .where(matches)
-            .order_by(rank.desc(), Post.timestamp.desc(), Post.id.desc())
-            .limit(PAGE_LIMIT)
-            .offset(PAGE_OFFSET)
-            .subquery("ranked")
+        candidates = (
+            select(Post.id, func.ts_rank_cd(vector, query, 1).label("rank"))
+            .where(_pg_matches(vector, query))
+            .order_by(Post.id.desc())
+            .limit(CANDIDATES)
         )
-        total = select(func.count()).select_from(Post).where(matches)
         snippet = func.ts_headline(
             literal_column(f"'{POSTS_CONFIG}'::regconfig"),
             _pg_escaped(func.coalesce(Post.body_text, "")),
             query,
             HEADLINE_OPTIONS,
         )
-        outer_from = ranked.join(Post, Post.id == ranked.c.id)
-        outer_where = None
-        rank_order = ranked.c.rank.desc()
+        best_first = literal_column("rank").desc()
     else:
         fts = table(POSTS_FTS, column("rowid", Integer))
         fts_column = literal_column(POSTS_FTS)
         matches = fts_column.op("MATCH")(QUERY)
-        # bm25: lower is better.
-        rank = func.bm25(fts_column).label("rank")
-        ranked = (
-            select(fts.c.rowid.label("id"), rank)
-            .select_from(fts.join(Post, Post.id == fts.c.rowid))
+        # FTS5 walks its index in rowid order, so the LIMIT stops it early: bm25 runs for
+        # the candidates only.
+        candidates = (
+            select(fts.c.rowid.label("id"), func.bm25(fts_column).label("rank"))
             .where(matches)
-            .order_by(rank, Post.timestamp.desc(), Post.id.desc())
-            .limit(PAGE_LIMIT)
-            .offset(PAGE_OFFSET)
-            .subquery("ranked")
+            .order_by(fts.c.rowid.desc())
+            .limit(CANDIDATES)
         )
-        total = select(func.count()).select_from(fts).where(matches)
-        # The page's rows are matched again, each by its rowid: snippet() works on the
-        # current match of a full-text query.
-        snippet = func.snippet(fts_column, 0, MATCH_START, MATCH_END, ELLIPSIS, SNIPPET_WORDS)
-        outer_from = ranked.join(fts, fts.c.rowid == ranked.c.id).join(Post, Post.id == ranked.c.id)
-        outer_where = matches
-        rank_order = ranked.c.rank
+        # snippet() needs a full-text query positioned on the row: one per page row,
+        # found by rowid.
+        snippet = (
+            select(func.snippet(fts_column, 0, MATCH_START, MATCH_END, ELLIPSIS, SNIPPET_WORDS))
+            .where(matches, fts.c.rowid == Post.id)
+            .correlate(Post)
+            .scalar_subquery()
+        )
+        best_first = literal_column("rank")  # bm25: lower is better
+    found = candidates.cte("candidates").prefix_with("MATERIALIZED")
+    total = select(func.count()).select_from(found)
+    ranked = (
+        select(found.c.id, found.c.rank)
+        .join(Post, Post.id == found.c.id)
+        .order_by(best_first, Post.timestamp.desc(), Post.id.desc())
+        .limit(PAGE_LIMIT)
+        .offset(PAGE_OFFSET)
+        .subquery("ranked")
+    )
     page = (
         select(
             *POST_COLUMNS,
             *AUTHOR_COLUMNS,
             snippet.label("snippet"),
             POST_COMMENT_COUNT.label("comment_count"),
-            total.scalar_subquery().correlate(None).label("total"),
+            total.scalar_subquery().label("total"),
         )
-        .select_from(outer_from.join(User, User.id == Post.author_id))
-        .order_by(rank_order, Post.timestamp.desc(), Post.id.desc())
+        .select_from(ranked.join(Post, Post.id == ranked.c.id))
+        .join(User, User.id == Post.author_id)
+        .order_by(
+            ranked.c.rank.desc() if dialect == "postgresql" else ranked.c.rank,
+            Post.timestamp.desc(),
+            Post.id.desc(),
+        )
     )
-    if outer_where is not None:
-        page = page.where(outer_where)
     return page, total
 
 
@@ -244,14 +258,20 @@ def _query_value(query: SearchQuery, dialect: str) -> str:
 
 
 async def search_posts(
-    session: AsyncSession, query: SearchQuery, *, page: int, per_page: int
+    session: AsyncSession,
+    query: SearchQuery,
+    *,
+    page: int,
+    per_page: int,
+    candidates: int = MAX_RESULTS,
 ) -> Page[FoundPost]:
-    """A page of the posts matching `query`, most relevant first, then newest."""
+    """A page of the posts matching `query`, most relevant first, then newest; among
+    the newest `candidates` matches (the total is at most that)."""
     if not query or (page - 1) * per_page > MAX_OFFSET:
         return Page([], page, per_page, 0)
     dialect = _dialect(session)
     page_stmt, total_stmt = _post_statements(dialect)
-    params = {"query": _query_value(query, dialect)}
+    params = {"query": _query_value(query, dialect), "candidates": candidates}
     window = {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
     rows = (await session.execute(page_stmt, window)).all()
     if rows:

@@ -23,8 +23,16 @@ async def results() -> str:
         query = parse(text)
         session = get_session()
         per_page = max(1, int(current_app.config["FLASKY_POSTS_PER_PAGE"]))
-        posts = await search_posts(session, query, page=page, per_page=per_page)
+        posts = await search_posts(
+            session, query, page=page, per_page=per_page, candidates=max_results()
+        )
         # Only with the first page of posts: later pages stay one statement.
         if page == 1:
             people = await search_people(session, query, page=1, per_page=PEOPLE_SHOWN)
-    return await render_template("search/results.html", q=text, posts=posts, people=people)
+    return await render_template(
+        "search/results.html", q=text, posts=posts, people=people, max_results=max_results()
+    )
+
+
+def max_results() -> int:
+    return max(1, int(current_app.config["FLASKY_SEARCH_MAX_RESULTS"]))
