@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from flasky import security
+from flasky import ratelimit, security
 from flasky.auth import auth
 from flasky.auth.forms import (
     ChangeEmailForm,
@@ -119,11 +119,14 @@ async def login() -> ResponseReturnValue:
             select(User).options(joinedload(User.role)).where(User.email == form.email.data)
         )
         await end_read_transaction()
+        account = form.email.data
+        await ratelimit.refuse_account_if_exhausted(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         if await password_matches(user, form.password.data):
             assert user is not None
             sign_in(user, remember=form.remember_me.data)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("main.index"))
+        await ratelimit.count_wrong_password(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         await flash("Invalid email or password.")
     return await render_template("auth/login.html", form=form)
 
@@ -207,6 +210,7 @@ async def change_password() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         if await user.check_password(form.old_password.data):
             await user.set_password(form.password.data)
             await get_session().commit()
@@ -214,6 +218,7 @@ async def change_password() -> ResponseReturnValue:
             refresh_sign_in(user)
             await flash("Your password has been updated.")
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid password.")
     return await render_template("auth/change_password.html", form=form)
 
@@ -272,12 +277,14 @@ async def change_email_request() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         if await user.check_password(form.password.data):
             await send_email_change(user, form.email.data)
             await flash(
                 "An email with instructions to confirm your new email address has been sent to you."
             )
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid email or password.")
     return await render_template("auth/change_email.html", form=form)
 
