@@ -113,6 +113,21 @@ def _operation(
     return operation
 
 
+def _page(key: str, item: str, count: str) -> dict[str, Any]:
+    """A paginated list: its items under `key`, links to the pages beside it, the total."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [key, "prev", "next", "count"],
+        "properties": {
+            key: {"type": "array", "items": _ref(item)},
+            "prev": _nullable_url("The previous page, or null on the first."),
+            "next": _nullable_url("The next page, or null on the last."),
+            "count": {"type": "integer", "minimum": 0, "description": count},
+        },
+    }
+
+
 def _new_text(kind: str, max_length: int) -> dict[str, Any]:
     """The request body of a new post or comment; the same limit as the site's form."""
     return {
@@ -208,28 +223,8 @@ SCHEMAS: dict[str, Any] = {
             "disabled": {"type": "boolean", "description": "Disabled by a moderator."},
         },
     },
-    "PostPage": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["posts", "prev", "next", "count"],
-        "properties": {
-            "posts": {"type": "array", "items": _ref("Post")},
-            "prev": _nullable_url("The previous page, or null on the first."),
-            "next": _nullable_url("The next page, or null on the last."),
-            "count": {"type": "integer", "minimum": 0, "description": "Posts on all pages."},
-        },
-    },
-    "CommentPage": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["comments", "prev", "next", "count"],
-        "properties": {
-            "comments": {"type": "array", "items": _ref("Comment")},
-            "prev": _nullable_url("The previous page, or null on the first."),
-            "next": _nullable_url("The next page, or null on the last."),
-            "count": {"type": "integer", "minimum": 0, "description": "Comments on all pages."},
-        },
-    },
+    "PostPage": _page("posts", "Post", "Posts on all pages."),
+    "CommentPage": _page("comments", "Comment", "Comments on all pages."),
     "FoundPost": {
         "type": "object",
         "additionalProperties": False,
@@ -243,34 +238,14 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "FoundPostPage": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["posts", "prev", "next", "count"],
-        "properties": {
-            "posts": {"type": "array", "items": _ref("FoundPost")},
-            "prev": _nullable_url("The previous page, or null on the first."),
-            "next": _nullable_url("The next page, or null on the last."),
-            "count": {
-                "type": "integer",
-                "minimum": 0,
-                "description": "Posts found in all, at most the server's limit "
-                "(FLASKY_SEARCH_MAX_RESULTS, 1000 by default): a search ranks and lists the "
-                "newest matches up to it.",
-            },
-        },
-    },
-    "UserPage": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["users", "prev", "next", "count"],
-        "properties": {
-            "users": {"type": "array", "items": _ref("User")},
-            "prev": _nullable_url("The previous page, or null on the first."),
-            "next": _nullable_url("The next page, or null on the last."),
-            "count": {"type": "integer", "minimum": 0, "description": "Users found in all."},
-        },
-    },
+    "FoundPostPage": _page(
+        "posts",
+        "FoundPost",
+        "Posts found in all, at most the server's limit "
+        "(FLASKY_SEARCH_MAX_RESULTS, 1000 by default): a search ranks and lists the "
+        "newest matches up to it.",
+    ),
+    "UserPage": _page("users", "User", "Users found in all."),
     "NewPost": _new_text("post", POST_MAX_LENGTH),
     "NewComment": _new_text("comment", COMMENT_MAX_LENGTH),
     "Token": {
