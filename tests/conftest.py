@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky import create_app
 from flasky.config import async_database_url
 from flasky.db import Base, Database, get_database
-from flasky.models import Role
+from flasky.models import Role, User
+from tests.api_client import APIClient
+from tests.factories import make_user
 
 
 def test_database_url(tmp_path) -> str:
@@ -124,3 +126,22 @@ def limit_store(request) -> dict:
         "REDIS_URL": request.getfixturevalue("redis_url"),
         "FLASKY_REDIS_PREFIX": request.getfixturevalue("redis_prefix"),
     }
+
+
+# -- the API's usual cast ---------------------------------------------------------------
+
+
+@pytest.fixture
+def api(client) -> APIClient:
+    """A client for /api/v1 that checks each response against the OpenAPI document."""
+    return APIClient(client)
+
+
+@pytest.fixture
+async def john(session) -> User:
+    return await make_user(session, username="john", email="john@example.com", password="cat")
+
+
+@pytest.fixture
+async def susan(session) -> User:
+    return await make_user(session, username="susan", email="susan@example.com", password="dog")

@@ -27,7 +27,7 @@ async def posts_found(session, text: str, page: int = 1, per_page: int = 50):
 
 
 async def found_ids(session, text: str) -> list[int]:
-    return [post.id for post in (await posts_found(session, text)).items]
+    return [hit.post.id for hit in (await posts_found(session, text)).items]
 
 
 async def found_people(session, text: str) -> list[str]:
@@ -235,7 +235,7 @@ async def test_results_are_paginated_with_the_query_kept(session, author, client
     seen = []
     for number in (1, 2, 3):
         page = await posts_found(session, "pumpkin", page=number, per_page=2)
-        seen += [post.id for post in page.items]
+        seen += [hit.post.id for hit in page.items]
         assert page.total == 5
     assert sorted(seen) == sorted(ids)
     past = await posts_found(session, "pumpkin", page=9, per_page=2)

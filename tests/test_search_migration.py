@@ -45,7 +45,7 @@ async def found(url: str, words: str, people: bool = False) -> list[int] | list[
                 page = await search_people(session, parse(words), page=1, per_page=20)
                 return [person.user.username for person in page.items]
             page = await search_posts(session, parse(words), page=1, per_page=20)
-            return [post.id for post in page.items]
+            return [hit.post.id for hit in page.items]
     finally:
         await engine.dispose()
 

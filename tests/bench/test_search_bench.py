@@ -51,7 +51,7 @@ async def test_a_seeded_database_is_searchable(tmp_path):
             common = await search_posts(session, parse(search.COMMON_WORD), page=1, per_page=5)
     finally:
         await engine.dispose()
-    assert {post.id for post in found.items} == expected
+    assert {hit.post.id for hit in found.items} == expected
     assert common.total > len(data.posts) // 4
 
 

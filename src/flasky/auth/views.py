@@ -13,9 +13,7 @@ from datetime import timedelta
 from quart import current_app, flash, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from flasky import ratelimit, security
 from flasky.auth import auth
@@ -39,6 +37,7 @@ from flasky.login import (
 )
 from flasky.models import User
 from flasky.models.user import create_user, load_user
+from flasky.queries.users import user_by_email
 
 # SPEC §5 asks for last_seen on each request; writing it at most once a minute per user
 # shows the same "last seen" to readers and spares a write transaction on every page view.
@@ -115,9 +114,7 @@ def redirect_home() -> ResponseReturnValue:
 async def login() -> ResponseReturnValue:
     form = await LoginForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(
-            select(User).options(joinedload(User.role)).where(User.email == form.email.data)
-        )
+        user = await user_by_email(get_session(), form.email.data)
         await end_read_transaction()
         account = form.email.data
         await ratelimit.refuse_account_if_exhausted(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
@@ -229,7 +226,7 @@ async def password_reset_request() -> ResponseReturnValue:
         return redirect_home()
     form = await PasswordResetRequestForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(select(User).where(User.email == form.email.data))
+        user = await user_by_email(get_session(), form.email.data)
         if user is not None:
             await send_password_reset(user)
         # The same answer either way: the page must not reveal who has an account.

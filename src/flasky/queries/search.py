@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 
 from markupsafe import Markup, escape
@@ -24,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
@@ -35,17 +35,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flasky.main.queries import (
-    AUTHOR_COLUMNS,
-    MAX_OFFSET,
-    PAGE_LIMIT,
-    PAGE_OFFSET,
-    POST_COLUMNS,
-    POST_COMMENT_COUNT,
-    AuthorCard,
-    Listing,
-    Page,
-)
 from flasky.models import Post, User
 from flasky.models.search_index import (
     MATCH_END,
@@ -57,7 +46,10 @@ from flasky.models.search_index import (
     POSTS_FTS,
     SEARCH_VECTOR,
 )
+from flasky.queries.pagination import MAX_OFFSET, PAGE_LIMIT, PAGE_OFFSET, TOTAL, Listing, Page
+from flasky.queries.posts import POST_COLUMNS, PostItem
 from flasky.queries.search_syntax import SearchQuery, parse
+from flasky.queries.users import AUTHOR_COLUMNS, post_count_of
 
 __all__ = ["FoundPost", "SearchQuery", "parse", "search_people", "search_posts"]
 
@@ -71,17 +63,11 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True, slots=True)
 class FoundPost:
-    """A post in search results: what a list shows, plus its snippet (safe HTML, the
-    matched words in <mark>) and its comment count."""
+    """A post in search results: the post as lists show it, and its snippet (safe HTML,
+    the matched words in <mark>)."""
 
-    id: int
-    body: str
-    body_html: str | None
-    timestamp: datetime
-    author_id: int
-    author: AuthorCard
+    post: PostItem
     snippet: Markup
-    comment_count: int
 
 
 _MARKED = re.compile(f"{MATCH_START}([^{MATCH_START}{MATCH_END}]*){MATCH_END}")
@@ -99,13 +85,10 @@ def highlighted(snippet: str | None, *, html_escaped: bool) -> Markup:
     return Markup(marked.replace(MATCH_START, "").replace(MATCH_END, ""))
 
 
-def _found_post(row, html_escaped: bool) -> FoundPost:  # noqa: ANN001
-    values = row._mapping
+def _found_post(row: Row, html_escaped: bool) -> FoundPost:
     return FoundPost(
-        *row[:5],
-        AuthorCard(*row[5:9]),
-        highlighted(values["snippet"], html_escaped=html_escaped),
-        values["comment_count"],
+        PostItem.from_row(row),
+        highlighted(row._mapping["snippet"], html_escaped=html_escaped),
     )
 
 
@@ -200,8 +183,7 @@ def _post_statements(dialect: str) -> tuple[Select, Select]:
             *POST_COLUMNS,
             *AUTHOR_COLUMNS,
             snippet.label("snippet"),
-            POST_COMMENT_COUNT.label("comment_count"),
-            total.scalar_subquery().label("total"),
+            total.scalar_subquery().label(TOTAL),
         )
         .select_from(ranked.join(Post, Post.id == ranked.c.id))
         .join(User, User.id == Post.author_id)
@@ -218,18 +200,13 @@ def _post_statements(dialect: str) -> tuple[Select, Select]:
 def _people_listing(dialect: str) -> Listing:
     """Users whose username, name or location match, best first, then by username; each
     with their post count."""
-    post_count = (
-        select(func.count(Post.id))
-        .where(Post.author_id == User.id)
-        .correlate(User)
-        .scalar_subquery()
-    )
+    post_count = post_count_of(User.id).label("post_count")
     if dialect == "postgresql":
         query = _pg_query(PEOPLE_CONFIG)
         vector = literal_column(f"users.{SEARCH_VECTOR}")
         matches = _pg_matches(vector, query)
         stmt = (
-            select(User, post_count.label("post_count"))
+            select(User, post_count)
             .where(matches)
             .order_by(func.ts_rank_cd(vector, query).desc(), User.username)
         )
@@ -239,7 +216,7 @@ def _people_listing(dialect: str) -> Listing:
         fts_column = literal_column(PEOPLE_FTS)
         matches = fts_column.op("MATCH")(QUERY)
         stmt = (
-            select(User, post_count.label("post_count"))
+            select(User, post_count)
             .select_from(fts.join(User, User.id == fts.c.rowid))
             .where(matches)
             .order_by(func.bm25(fts_column), User.username)
@@ -276,7 +253,8 @@ async def search_posts(
     rows = (await session.execute(page_stmt, window)).all()
     if rows:
         escaped = dialect == "postgresql"
-        return Page([_found_post(row, escaped) for row in rows], page, per_page, rows[0].total)
+        found = [_found_post(row, escaped) for row in rows]
+        return Page(found, page, per_page, rows[0]._mapping[TOTAL])
     # Nothing on the first page means nothing at all; past it, the total is counted.
     total = 0 if page == 1 else (await session.scalar(total_stmt, params)) or 0
     return Page([], page, per_page, total)
@@ -301,6 +279,7 @@ async def search_people(
     window = listing.bounds(params, page, per_page)
     rows = (await session.execute(listing.window_with_total, window)).all()
     if rows:
-        return Page([FoundPerson(row[0], row[1]) for row in rows], page, per_page, rows[0][-1])
+        people = [FoundPerson(row._mapping["User"], row._mapping["post_count"]) for row in rows]
+        return Page(people, page, per_page, rows[0]._mapping[TOTAL])
     total = 0 if page == 1 else (await session.scalar(listing.count_stmt, params)) or 0
     return Page([], page, per_page, total)
