@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +19,10 @@ from flasky.models.search_index import SEARCH_TABLES, SEARCH_VECTOR
 from flasky.queries.search import parse, search_people, search_posts
 from tests.db_helpers import empty_database
 
-BEFORE_SEARCH = "54e1b7bec048"
 SEARCH = "9c1f3e7a5b20"
+BEFORE_SEARCH = (
+    ScriptDirectory.from_config(migrations.alembic_config()).get_revision(SEARCH).down_revision
+)
 
 
 @pytest.fixture

@@ -138,6 +138,7 @@ class FakeData:
             for _ in range(min(BATCH_SIZE, count - created)):
                 author_id, member_since = self.random.choice(authors)
                 body = self.faker.paragraph(nb_sentences=self.random.randint(1, 5))
+                # A bulk insert skips Post.set_body: store what it would derive.
                 rows.append(
                     {
                         **post_body_columns(body),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import html
+import math
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +23,34 @@ if TYPE_CHECKING:
 POST_MAX_LENGTH = 50_000
 
 
-def post_body_columns(body: str) -> dict[str, str]:
-    """A post's Markdown with what is rendered from it on write, by column: for the model
-    and for bulk inserts alike (CPU work: Markdown dominates)."""
+# A reader's pace for "N min read": 200 words a minute is the usual figure for screen text.
+WORDS_PER_MINUTE = 200
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+
+def count_words(body_html: str) -> int:
+    """The words a reader reads: those of the rendered text, so link targets and Markdown
+    syntax do not count ("[post](http://example.com)" is one word)."""
+    return len(_WORD.findall(html.unescape(_TAG.sub(" ", body_html))))
+
+
+def reading_minutes(word_count: int) -> int:
+    """Whole minutes to read that many words, at least one."""
+    return max(1, math.ceil(word_count / WORDS_PER_MINUTE))
+
+
+def post_body_columns(body: str) -> dict[str, Any]:
+    """A post's Markdown with what is derived from it on write, by column: its sanitised
+    HTML, the plain text search indexes, its word count. For the model and for bulk
+    inserts alike (CPU work: Markdown dominates; call it off the event loop)."""
     html = render_post(body)
-    return {"body": body, "body_html": html, "body_text": plain_text(html)}
+    return {
+        "body": body,
+        "body_html": html,
+        "body_text": plain_text(html),
+        "word_count": count_words(html),
+    }
 
 
 class ValidationError(ValueError):
@@ -41,6 +67,8 @@ class Post(Base):
     # The text readers see, which search indexes (flasky/models/search_index.py); only
     # search reads it, so loading a post leaves it out.
     body_text: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
+    # Counted on write with the HTML, so lists read it as a plain column.
+    word_count: Mapped[int] = mapped_column(default=0, server_default="0")
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # No single-column index: ix_posts_author_id_timestamp serves lookups by author_id too.
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -56,10 +84,19 @@ class Post(Base):
             self.set_body(kwargs["body"])
 
     def set_body(self, body: str) -> None:
-        """Store the Markdown, its sanitised HTML and its plain text together (rendered
-        on write)."""
+        """Store the Markdown with what is derived from it (post_body_columns)."""
         for name, value in post_body_columns(body).items():
             setattr(self, name, value)
+
+    @property
+    def reading_minutes(self) -> int:
+        return reading_minutes(self.word_count)
+
+    def take_body(self, edited: Post) -> None:
+        """Take the body and everything set_body derived from it from an edited copy
+        (already rendered, so the Markdown is not rendered twice)."""
+        for name in ("body", "body_html", "body_text", "word_count"):
+            setattr(self, name, getattr(edited, name))
 
     @staticmethod
     def from_json(json_post: Any) -> Post:

@@ -7,7 +7,7 @@ SQLite) is the DDL of flasky.models.search_index, shared with the models' create
 and is filled from the existing rows when it is created.
 
 Revision ID: 9c1f3e7a5b20
-Revises: 54e1b7bec048
+Revises: 3f5a9d2c7e18
 Create Date: 2026-12-01 12:00:00.000000
 
 """
@@ -21,7 +21,7 @@ from flasky.models.search_index import create_statements, drop_statements, plain
 
 # revision identifiers, used by Alembic.
 revision: str = "9c1f3e7a5b20"
-down_revision: str | Sequence[str] | None = "54e1b7bec048"
+down_revision: str | Sequence[str] | None = "3f5a9d2c7e18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
