@@ -173,6 +173,8 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.DEBUG = True
+        # A changed template shows on the next request, without a restart.
+        self.TEMPLATES_AUTO_RELOAD = True
 
     def database_url(self) -> str:
         return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")
