@@ -79,6 +79,8 @@ class Config:
         self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
+        # A search ranks and lists at most this many of the newest matching posts.
+        self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
@@ -163,6 +165,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):
@@ -171,6 +177,8 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.DEBUG = True
+        # A changed template shows on the next request, without a restart.
+        self.TEMPLATES_AUTO_RELOAD = True
 
     def database_url(self) -> str:
         return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")

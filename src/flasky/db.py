@@ -15,6 +15,7 @@ from quart import Quart, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
+    AsyncAttrs,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -39,7 +40,9 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
+class Base(AsyncAttrs, DeclarativeBase):
+    # AsyncAttrs: `await row.awaitable_attrs.name` loads a relationship where loading is
+    # allowed (the shell); the app's own relationships are lazy="raise" and loaded explicitly.
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -225,6 +228,13 @@ class FairQueuePool(AsyncAdaptedQueuePool):
     """The async engine's default pool with connections handed out in arrival order."""
 
     _queue_class = FairQueue
+    # SQLAlchemy names a pool's logger after the pool's module unless the class gives a
+    # namespace (sqlalchemy.log._qual_logger_name_for_cls, SQLAlchemy 2.0/2.1): without
+    # this, its routine INFO records ("Pool disposed", "Pool recreating", after every CLI
+    # command) landed under the app's `flasky` logger. Kept with SQLAlchemy's own pool
+    # logging, they show only when asked for (echo_pool, or the `sqlalchemy.pool` logger).
+    # tests/test_cli.py::test_deploy_as_console_script_with_production_config fails if not.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.FairQueuePool"
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
