@@ -38,6 +38,7 @@ def create_app(config_name: str | None = None) -> Quart:
         errors,
         hardening,
         headers,
+        live,
         login,
         production,
         ratelimit,
@@ -54,12 +55,19 @@ def create_app(config_name: str | None = None) -> Quart:
     headers.init_app(app)
     ratelimit.init_app(app)
     hardening.init_app(app)
+    live.init_app(app)
 
     app.register_blueprint(_bootstrap_blueprint())
 
     from flasky.main import main as main_blueprint
 
     app.register_blueprint(main_blueprint)
+
+    from flasky.messages import messages as messages_blueprint
+    from flasky.notifications import notifications as notifications_blueprint
+
+    app.register_blueprint(messages_blueprint)
+    app.register_blueprint(notifications_blueprint)
 
     from flasky.auth import auth as auth_blueprint
 

@@ -123,6 +123,17 @@ class Config:
         self.SESSION_COOKIE_SECURE = False
         self.LOG_TO = ""  # "", "stderr" or "syslog"
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+        # Private messages, notifications and their live stream (flasky/live).
+        self.FLASKY_MESSAGES_PER_PAGE = env_int("FLASKY_MESSAGES_PER_PAGE", 20)
+        self.FLASKY_NOTIFICATIONS_PER_PAGE = env_int("FLASKY_NOTIFICATIONS_PER_PAGE", 20)
+        self.FLASKY_MAX_STREAMS_PER_USER = env_int("FLASKY_MAX_STREAMS_PER_USER", 5)
+        self.FLASKY_SSE_HEARTBEAT = env_float("FLASKY_SSE_HEARTBEAT", 15.0)
+        self.FLASKY_SSE_REPLAY_LIMIT = env_int("FLASKY_SSE_REPLAY_LIMIT", 100)
+        self.FLASKY_SSE_REPLAY_HOURS = env_float("FLASKY_SSE_REPLAY_HOURS", 24.0)
+        self.FLASKY_EVENTS_POLL_INTERVAL = env_float("FLASKY_EVENTS_POLL_INTERVAL", 1.0)
+        self.FLASKY_EVENTS_CHANNEL = os.environ.get("FLASKY_EVENTS_CHANNEL", "flasky_events")
+        # Redis carries live events between workers and machines when set.
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
 
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")

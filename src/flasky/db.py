@@ -302,6 +302,7 @@ def init_app(app: Quart) -> Database:
     app.extensions["database"] = database
     # A client's disconnect must not cancel a request inside a database call.
     app.asgi_app = FinishAfterDisconnect(app.asgi_app)  # type: ignore[method-assign]
+    app.extensions["disconnects"] = app.asgi_app
 
     @app.before_serving
     async def _start_engine() -> None:

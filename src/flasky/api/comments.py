@@ -16,6 +16,7 @@ from flasky.api.posts import get_post_or_404
 from flasky.api.queries import valid_id
 from flasky.api.representations import absolute_url_for, comment_json
 from flasky.db import get_session
+from flasky.live import record
 from flasky.models import Comment, Permission
 
 
@@ -64,6 +65,7 @@ async def new_post_comment(id: int) -> Any:
     comment.post_id = post.id
     session = get_session()
     session.add(comment)
+    await record.comment(session, comment, api_user(), post)
     await session.commit()
     location = absolute_url_for("api.get_comment", id=comment.id)
     return comment_json(comment, api_user()), 201, {"Location": location}

@@ -15,6 +15,7 @@ from flasky.api.pagination import paginate
 from flasky.api.queries import valid_id
 from flasky.api.representations import absolute_url_for, post_json
 from flasky.db import get_session
+from flasky.live import record
 from flasky.main.queries import POST_COLUMNS, POST_COMMENT_COUNT, Listing
 from flasky.models import Permission, Post
 from flasky.models.post import post_json_shape
@@ -54,6 +55,7 @@ async def new_post() -> Any:
     post.author_id = api_user().id
     session = get_session()
     session.add(post)
+    await record.post(session, post, api_user())
     await session.commit()
     location = absolute_url_for("api.get_post", id=post.id)
     return post.to_json(absolute_url_for, 0), 201, {"Location": location}

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
 from flasky.errors import json_error
+from flasky.live import record
 from flasky.login import (
     admin_required,
     current_user,
@@ -92,6 +93,7 @@ async def index() -> Any:
             # Markdown is CPU work: render it off the event loop.
             await asyncio.to_thread(post.set_body, form.body.data)
             session.add(post)
+            await record.post(session, post, user)
             await session.commit()
             return redirect(url_for(".index"))
     show_followed = user.is_authenticated and bool(request.cookies.get(SHOW_FOLLOWED_COOKIE))
@@ -281,6 +283,7 @@ async def follow(username: str) -> Response:
     if not await me.follow(session, target):
         await flash("You are already following this user.")
         return back
+    await record.follow(session, me, target)
     try:
         await session.commit()
     except IntegrityError:
@@ -358,6 +361,7 @@ async def post(id: int) -> Any:
             comment = Comment(post_id=shown.id, author_id=current_user().id)
             await asyncio.to_thread(comment.set_body, form.body.data)
             session.add(comment)
+            await record.comment(session, comment, current_user(), shown)
             await session.commit()
             await flash("Your comment has been published.")
             # The newest comment is on the last page.
