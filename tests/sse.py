@@ -78,17 +78,17 @@ class TestStream:
         await stream.wait_for_headers()
         return stream
 
-    async def wait_for_headers(self, timeout: float = 10) -> None:
-        async with asyncio.timeout(timeout):
-            while self.connection.status_code is None:
+    async def wait_for_headers(self, within: float = 10) -> None:
+        async with asyncio.timeout(within):
+            while self.connection.status_code is None:  # noqa: ASYNC110 -- a test-client attribute
                 await asyncio.sleep(0.01)
 
     @property
     def status_code(self) -> int:
         return self.connection.status_code
 
-    async def next_events(self, count: int = 1, timeout: float = 10) -> list[ServerSentEvent]:
-        async with asyncio.timeout(timeout):
+    async def next_events(self, count: int = 1, within: float = 10) -> list[ServerSentEvent]:
+        async with asyncio.timeout(within):
             while len(self.pending) < count:
                 chunk = await self.connection.receive()
                 if chunk == b"":
@@ -100,13 +100,13 @@ class TestStream:
 
     async def nothing_within(self, seconds: float) -> bool:
         try:
-            await self.next_events(1, timeout=seconds)
+            await self.next_events(1, within=seconds)
         except TimeoutError:
             return True
         return False
 
-    async def until_end(self, timeout: float = 10) -> None:
-        async with asyncio.timeout(timeout):
+    async def until_end(self, within: float = 10) -> None:
+        async with asyncio.timeout(within):
             while True:
                 chunk = await self.connection.receive()
                 if chunk == b"":

@@ -162,7 +162,7 @@ async def test_logging_out_closes_the_users_streams(app, people, streams):
     _, bob = people["bob"]
     stream = await streams(bob)
     await bob.post("/auth/logout")
-    await stream.until_end(timeout=5)
+    await stream.until_end(within=5)
     assert get_live(app).hub.stream_count == 0
 
 
@@ -170,5 +170,5 @@ async def test_shutdown_closes_open_streams(app, people, streams):
     _, bob = people["bob"]
     stream = await streams(bob)
     await get_live(app).stop()
-    await stream.until_end(timeout=5)
+    await stream.until_end(within=5)
     await get_live(app).start()

@@ -150,7 +150,7 @@ class PostgresTransport(Transport):
             lost = asyncio.Event()
             try:
                 self._connection = await asyncpg.connect(dsn, timeout=10)
-                self._connection.add_termination_listener(lambda _c: lost.set())
+                self._connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await self._connection.add_listener(self.live.channel, self._on_notice)
                 await self.catch_up()  # what was committed while we were away
                 delay = 0.5

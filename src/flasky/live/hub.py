@@ -74,11 +74,11 @@ class Stream:
             self.queue.get_nowait()
         self.queue.put_nowait(_CLOSE)
 
-    async def next(self, timeout: float) -> Delivered | None:
-        """The next row to send; None after `timeout` seconds of quiet; raises
+    async def next(self, quiet: float) -> Delivered | None:
+        """The next row to send; None after `quiet` seconds without one; raises
         StreamClosed once the stream is closed."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(quiet):
                 item = await self.queue.get()
         except TimeoutError:
             return None
