@@ -5,27 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import abort, current_app, flash, redirect, render_template, request, url_for
+from quart import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
 from flasky.live import record
 from flasky.login import current_user, login_required
-from flasky.main.queries import user_by_username
 from flasky.messages import messages
 from flasky.messages.forms import MessageForm
 from flasky.models import Block, Message, User
 from flasky.models.event import Kind
 from flasky.queries import messages as queries
-
-
-def _page() -> int:
-    return min(max(1, request.args.get("page", 1, type=int)), 2**31 - 1)
-
-
-def _per_page() -> int:
-    return max(1, int(current_app.config["FLASKY_MESSAGES_PER_PAGE"]))
+from flasky.queries.pagination import per_page, requested_page
+from flasky.queries.users import user_by_username
 
 
 async def _recipient(username: str) -> User:
@@ -69,7 +62,13 @@ async def inbox() -> str:
     session = get_session()
     me: User = current_user()  # type: ignore[assignment]
     read_id = me.messages_read_id
-    page = await queries.inbox_page(session, me.id, read_id, page=_page(), per_page=_per_page())
+    page = await queries.inbox_page(
+        session,
+        me.id,
+        read_id,
+        page=requested_page(),
+        per_page=per_page("FLASKY_MESSAGES_PER_PAGE"),
+    )
     if me.unread_messages and await queries.mark_messages_read(session, me.id):
         await record.read_mark(session, me.id, Kind.MESSAGES_READ)
         await session.commit()
@@ -81,7 +80,9 @@ async def inbox() -> str:
 @login_required
 async def sent() -> str:
     me: User = current_user()  # type: ignore[assignment]
-    page = await queries.sent_page(get_session(), me.id, page=_page(), per_page=_per_page())
+    page = await queries.sent_page(
+        get_session(), me.id, page=requested_page(), per_page=per_page("FLASKY_MESSAGES_PER_PAGE")
+    )
     return await render_template("messages/messages.html", messages=page, sent=True)
 
 

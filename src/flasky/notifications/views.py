@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import current_app, flash, redirect, render_template, request, url_for
+from quart import flash, redirect, render_template, url_for
 
 from flasky.db import get_session
 from flasky.live import record
@@ -13,16 +13,19 @@ from flasky.models.event import NOTIFICATION_KINDS, Kind
 from flasky.notifications import notifications
 from flasky.notifications.forms import NotificationSettingsForm
 from flasky.queries import notifications as queries
+from flasky.queries.pagination import per_page, requested_page
 
 
 @notifications.route("/notifications")
 @login_required
 async def index() -> str:
     me: User = current_user()  # type: ignore[assignment]
-    page = min(max(1, request.args.get("page", 1, type=int)), 2**31 - 1)
-    per_page = max(1, int(current_app.config["FLASKY_NOTIFICATIONS_PER_PAGE"]))
     items = await queries.notifications_page(
-        get_session(), me.id, me.notifications_read_id, page=page, per_page=per_page
+        get_session(),
+        me.id,
+        me.notifications_read_id,
+        page=requested_page(),
+        per_page=per_page("FLASKY_NOTIFICATIONS_PER_PAGE"),
     )
     return await render_template("notifications/index.html", notifications=items)
 

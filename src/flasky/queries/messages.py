@@ -10,8 +10,9 @@ from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flasky.main.queries import MAX_OFFSET, AuthorCard, Listing, Page
 from flasky.models import Block, Message, User
+from flasky.queries.pagination import Listing, Page, paginate
+from flasky.queries.users import AuthorCard
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +36,6 @@ class MessageItem:
         return cls(
             columns["id"], columns["body"], columns["timestamp"], other, columns["id"] > read_id
         )
-
-
-async def paginate(
-    session: AsyncSession, listing: Listing, params: dict, *, page: int, per_page: int
-) -> Page[Row]:
-    """A page of rows (kept as rows, read by column name) and the list's total."""
-    total = (await session.scalar(listing.count_stmt, params)) or 0
-    if total == 0 or (page - 1) * per_page > min(total, MAX_OFFSET):
-        return Page([], page, per_page, total)
-    rows = (await session.execute(listing.window, listing.bounds(params, page, per_page))).all()
-    return Page(list(rows), page, per_page, total)
 
 
 def _listing(received: bool) -> Listing:

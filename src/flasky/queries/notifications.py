@@ -10,9 +10,8 @@ from functools import cache
 from sqlalchemy import Row, bindparam, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flasky.main.queries import Listing, Page
 from flasky.models import Event, User
-from flasky.queries.messages import paginate
+from flasky.queries.pagination import Listing, Page, paginate
 
 
 @dataclass(frozen=True, slots=True)
