@@ -30,25 +30,10 @@ from tests.sse import EventParser
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def redis_available() -> bool:
-    if not REDIS_URL:
-        return False
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        return False
-    return True
 
 
 class Server:
@@ -193,15 +178,11 @@ TRANSPORTS = ["database", "redis"]
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_message_sent_through_one_server_reaches_a_stream_on_another(
-    start_server, ann_and_bob, transport
+    request, start_server, ann_and_bob, transport
 ):
     settings = {}
     if transport == "redis":
-        if not redis_available():
-            if os.environ.get("CI"):
-                pytest.fail("CI is set: TEST_REDIS_URL must name a running Redis")
-            pytest.skip("no Redis at TEST_REDIS_URL")
-        settings["REDIS_URL"] = REDIS_URL
+        settings["REDIS_URL"] = request.getfixturevalue("redis_url")
     first = await start_server(**settings)
     second = await start_server(**settings)
     ann = await signed_in(first, "ann@example.com")

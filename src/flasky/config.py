@@ -145,9 +145,10 @@ class Config:
         self.FLASKY_SSE_REPLAY_LIMIT = env_int("FLASKY_SSE_REPLAY_LIMIT", 100)
         self.FLASKY_SSE_REPLAY_HOURS = env_float("FLASKY_SSE_REPLAY_HOURS", 24.0)
         self.FLASKY_EVENTS_POLL_INTERVAL = env_float("FLASKY_EVENTS_POLL_INTERVAL", 1.0)
-        self.FLASKY_EVENTS_CHANNEL = os.environ.get("FLASKY_EVENTS_CHANNEL", "flasky_events")
-        # Redis carries live events between workers and machines when set.
-        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        # NOTIFY / pub-sub channel of live events (REDIS_URL set: through Redis).
+        self.FLASKY_EVENTS_CHANNEL = os.environ.get(
+            "FLASKY_EVENTS_CHANNEL", f"{self.FLASKY_REDIS_PREFIX}_events"
+        )
 
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flasky.db import Base, UTCDateTime, utcnow
+from flasky.models.post import ValidationError
 
 MESSAGE_MAX_LENGTH = 2000
 
@@ -27,6 +29,17 @@ class Message(Base):
     # Plain text, escaped when shown: a private message is not Markdown.
     body: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @staticmethod
+    def from_json(json_message: Any) -> Message:
+        if not isinstance(json_message, dict):
+            raise ValidationError("request body must be a JSON object")
+        body = json_message.get("body")
+        if not isinstance(body, str):
+            raise ValidationError("message must have a body that is a string")
+        if not body.strip():
+            raise ValidationError("message does not have a body")
+        return Message(body=body.strip())
 
     def __repr__(self) -> str:
         return f"<Message {self.id}>"
