@@ -26,6 +26,7 @@ from flasky.cli import _absolute_if_path, _hypercorn_config, cli
 from flasky.config import ROOT, async_database_url
 from flasky.db import get_database
 from flasky.models import Comment, Follow, Post, Role, User
+from flasky.models.post import count_words
 from flasky.models.user import USERNAME_PATTERN
 from tests.db_helpers import drop_everything
 
@@ -136,6 +137,7 @@ def test_deploy_as_console_script_with_production_config(target_url, tmp_path):
         os.environ,
         FLASKY_CONFIG="production",
         SECRET_KEY="s" * 40,
+        FLASKY_BASE_URL="https://blog.example.com",
         DATABASE_URL=target_url,
     )
     for _ in range(2):
@@ -183,6 +185,8 @@ def test_fake_users_posts_comments(flasky, target_url):
     assert all(avatar and confirmed and role for _, _, avatar, confirmed, role in users)
     assert self_follows == [(30,)]
     assert late_comments == [(0,)]
+    [counted] = query(target_url, select(Post.body_html, Post.word_count))
+    assert all(words == count_words(html) > 0 for html, words in counted)
 
 
 def test_fake_users_share_one_working_password(flasky, target_url):

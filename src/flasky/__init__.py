@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None) -> Quart:
         login,
         production,
         ratelimit,
+        site,
         templating,
         workers,
     )
@@ -53,6 +54,7 @@ def create_app(config_name: str | None = None) -> Quart:
     csrf.init_app(app)
     errors.init_app(app)
     production.init_app(app)
+    site.init_app(app)  # after production: its host check runs first
     headers.init_app(app)
     ratelimit.init_app(app)
     hardening.init_app(app)

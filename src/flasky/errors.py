@@ -49,16 +49,43 @@ async def error_response(status: int, message: str | None = None) -> Response:
     return await make_response(html, status)
 
 
-def is_database_unavailable(error: BaseException) -> bool:
-    """Connection-level failures (server down, refused, timed out), not bad SQL."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+# SQLSTATEs that say the database is not there to answer, whatever the statement was:
+# class 08 (connection exception), 57P01-57P05 (operator intervention: admin or crash
+# shutdown, cannot connect now while the server starts or stops, database dropped, idle
+# session timeout), 3D000 (the database does not exist: dropped or never created) and
+# 53300 (too many connections). A wrong statement (class 42, 23, ...) stays a 500.
+UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P0", "3D000", "53300")
 
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """The SQLSTATE of the error, of the driver error it wraps, or of what it was raised from
+    (not of an error that was merely being handled when it happened)."""
+    current: BaseException | None = error
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str) and code:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Connection-level failures (server down, refused, timed out, shutting down, database
+    gone), not bad SQL."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    code = sqlstate_of(error)
+    if code is not None:
+        return code.startswith(UNAVAILABLE_SQLSTATE_PREFIXES)
     if isinstance(error, (PoolTimeout, ConnectionError, OSError, TimeoutError)):
         return True
     if isinstance(error, DBAPIError):
         return bool(error.connection_invalidated) or isinstance(
             error.orig, (ConnectionError, OSError, TimeoutError)
-        ) or "connection" in type(error.orig).__name__.lower()
+        )
     return False
 
 

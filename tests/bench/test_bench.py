@@ -115,6 +115,10 @@ async def test_threaded_server_serves_the_pages(bench_database_url, monkeypatch)
     token = client.post("/api/v1/tokens/", headers=password).json["token"]
     posts = client.get("/api/v1/posts/", headers={"Authorization": runner.basic_header(token)})
     assert posts.json["count"] == 80 and len(posts.json["posts"]) == 20
+    # The twin shows the same per-post figures as the app, read from the same column.
+    assert all(post["word_count"] > 0 for post in posts.json["posts"])
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('class="post-reading-time"') == 20 and " min read" in home
     assert client.get("/api/v1/posts/").status_code == 401
     assert (
         sync_database_url(async_database_url("postgresql://u@h/d")) == "postgresql+psycopg://u@h/d"
