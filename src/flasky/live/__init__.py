@@ -8,6 +8,6 @@ hub     -- this worker's open streams, by user and by post; routes new rows to t
 stream  -- the Server-Sent Events response (replay after Last-Event-ID, heartbeats, close)
 """
 
-from flasky.live.bus import init_app
+from flasky.live.bus import STREAM_PATHS, init_app, start, stop
 
-__all__ = ["init_app"]
+__all__ = ["STREAM_PATHS", "init_app", "start", "stop"]

@@ -331,15 +331,16 @@ def _forget_after_rollback(session: Session) -> None:
 STREAM_PATHS = ("/events", "/api/v1/events")
 
 
-def init_app(app: Quart) -> None:
+def init_app(app: Quart) -> Live:
+    """Attach the app's Live; flasky.pipeline starts and stops it with each worker."""
     live = Live(app)
     app.extensions["live"] = live
-    app.extensions["disconnects"].streaming_paths.update(STREAM_PATHS)
+    return live
 
-    @app.before_serving
-    async def _start_live() -> None:
-        await live.start()
 
-    @app.after_serving
-    async def _stop_live() -> None:
-        await live.stop()
+async def start() -> None:
+    await get_live().start()
+
+
+async def stop() -> None:
+    await get_live().stop()
