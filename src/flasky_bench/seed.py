@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from flasky.config import async_database_url
@@ -336,3 +337,21 @@ async def find_landmarks(database_url: str) -> Landmarks:
         top_post_id=top_post.post_id,
         top_post_comments=top_post.n,
     )
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create a PostgreSQL database that does not exist yet (SQLite files create themselves)."""
+    url = make_url(async_database_url(database_url))
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                quoted = url.database.replace('"', '""')
+                await conn.execute(text(f'CREATE DATABASE "{quoted}"'))
+    finally:
+        await admin.dispose()
