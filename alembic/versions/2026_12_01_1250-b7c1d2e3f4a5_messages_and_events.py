@@ -4,7 +4,7 @@ users gains the marks that make unread counts (messages_read_id, notifications_r
 and the bits of notification kinds a user opted out of (notifications_muted).
 
 Revision ID: b7c1d2e3f4a5
-Revises: 3f5a9d2c7e18
+Revises: 9c1f3e7a5b20
 Create Date: 2026-12-01 12:50:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7c1d2e3f4a5"
-down_revision: str | Sequence[str] | None = "3f5a9d2c7e18"
+down_revision: str | Sequence[str] | None = "9c1f3e7a5b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
