@@ -177,6 +177,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):
