@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user
-from flasky.api.inputs import build_from_json, json_body, valid_id
+from flasky.api.inputs import build_from_json, json_body
 from flasky.api.representations import absolute_url_for, page_json
 from flasky.api.users import get_user_or_404
 from flasky.db import get_session
@@ -93,7 +93,7 @@ async def new_message(id: int) -> Any:
 async def get_message(id: int) -> Any:
     """A message the user sent or received (anyone else's is 404, as if it did not exist)."""
     me = api_user()
-    message = await get_session().get(Message, id) if valid_id(id) else None
+    message = await get_session().get(Message, id)
     if message is None or me.id not in (message.sender_id, message.recipient_id):
         raise NotFound("Message not found")
     unread = message.recipient_id == me.id and message.id > me.messages_read_id
