@@ -177,7 +177,7 @@ async def test_seed_fills_the_books_schema_on_postgresql():
     written = await book.seed_book(url, **SMALL)
     expected = seed.generate(**SMALL, password_hash="x", user_role_id=1)
 
-    import psycopg
+    psycopg = pytest.importorskip("psycopg")  # the bench extra
 
     with psycopg.connect(url.replace("+asyncpg", "")) as pg:
         check_seeded(pg, expected, written)  # psycopg's execute reads like sqlite3's
