@@ -3,7 +3,8 @@ for moderators and the API), and one by id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -12,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, User
 from flasky.queries.pagination import Listing, Page, paginate
+from flasky.queries.records import columns_by_label
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
 @dataclass(frozen=True, slots=True)
 class CommentItem:
+    # Every field but `author` is a column of COMMENT_COLUMNS, labelled with its name.
     id: int
     body: str
     body_html: str | None
@@ -27,20 +30,16 @@ class CommentItem:
     author: AuthorCard
 
     @classmethod
-    def from_row(cls, row: Row) -> CommentItem:
-        """From a row of COMMENT_COLUMNS and AUTHOR_COLUMNS."""
-        columns = row._mapping
-        return cls(
-            columns["id"],
-            columns["body"],
-            columns["body_html"],
-            columns["timestamp"],
-            bool(columns["disabled"]),
-            columns["author_id"],
-            columns["post_id"],
-            AuthorCard.from_row(row),
-        )
+    def from_rows(cls, rows: Sequence[Row]) -> list[CommentItem]:
+        """From rows of COMMENT_COLUMNS and AUTHOR_COLUMNS."""
+        if not rows:
+            return []
+        columns = columns_by_label(rows, COMMENT_LABELS)
+        card = AuthorCard.reader(rows)
+        return [cls(*columns(row), card(row)) for row in rows]
 
+
+COMMENT_LABELS = tuple(field.name for field in fields(CommentItem) if field.name != "author")
 
 COMMENT_COLUMNS = (
     Comment.id.label("id"),
@@ -72,7 +71,7 @@ async def post_comments_page(
     """A post's comments, oldest first (new ones land on the last page), with authors."""
     params = {"post_id": post_id}
     rows = await paginate(session, _comments_of_post(), params, page=page, per_page=per_page)
-    return rows.map(CommentItem.from_row)
+    return rows.with_items(CommentItem.from_rows(rows.items))
 
 
 @cache
@@ -88,7 +87,7 @@ async def all_comments_page(
 ) -> Page[CommentItem]:
     """Every comment, newest first, with its author."""
     rows = await paginate(session, _all_comments(), {}, page=page, per_page=per_page)
-    return rows.map(CommentItem.from_row)
+    return rows.with_items(CommentItem.from_rows(rows.items))
 
 
 @cache
@@ -97,5 +96,5 @@ def _comment_by_id() -> Select:
 
 
 async def comment_by_id(session: AsyncSession, comment_id: int) -> CommentItem | None:
-    row = (await session.execute(_comment_by_id(), {"comment_id": comment_id})).first()
-    return None if row is None else CommentItem.from_row(row)
+    rows = (await session.execute(_comment_by_id(), {"comment_id": comment_id})).all()
+    return CommentItem.from_rows(rows)[0] if rows else None
