@@ -79,6 +79,8 @@ class Config:
         self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
+        # A search ranks and lists at most this many of the newest matching posts.
+        self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
@@ -143,6 +145,15 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
         self.LOG_TO = ""  # "", "stderr" or "syslog"
+        self.FLASKY_LOG_LEVEL = os.environ.get("FLASKY_LOG_LEVEL", "INFO")
+        # Unhandled errors mailed to FLASKY_ADMIN, the same error (type and path) at most
+        # once per interval (seconds).
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", False)
+        self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
+        # Seconds /healthz waits for the database's answer to SELECT 1.
+        self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # gc.freeze() at startup: production configs only (a test run builds many apps).
+        self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     def database_url(self) -> str:
@@ -154,6 +165,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):
@@ -162,6 +177,8 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.DEBUG = True
+        # A changed template shows on the next request, without a restart.
+        self.TEMPLATES_AUTO_RELOAD = True
 
     def database_url(self) -> str:
         return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")
@@ -197,6 +214,8 @@ class ProductionConfig(Config):
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 365 * 24 * 3600)
         self.QUART_AUTH_COOKIE_SECURE = True
         self.SESSION_COOKIE_SECURE = True
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", True)
+        self.FLASKY_GC_FREEZE = env_flag("FLASKY_GC_FREEZE", True)
         self.FLASKY_HOST_CHECK = True
 
     def check(self) -> None:

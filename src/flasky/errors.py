@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, g, jsonify, make_response, render_template, request
+from quart import Response, g, jsonify, make_response, render_template, request
 from quart_wtf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -89,41 +89,40 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
-def init_app(app: Quart) -> None:
-    @app.errorhandler(CSRFError)
-    async def _csrf_error(error: CSRFError) -> Response:
-        return await error_response(
-            400, "The form's CSRF token is missing or invalid; reload the page and try again."
+async def csrf_error(error: CSRFError) -> Response:
+    return await error_response(
+        400, "The form's CSRF token is missing or invalid; reload the page and try again."
+    )
+
+
+async def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = None if status in (403, 404) else error.description
+    response = await error_response(status, message)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
+    return response
+
+
+async def unhandled_error(error: Exception) -> Response:
+    """503 when the database is out of reach, else 500 (logged, and mailed in production)."""
+    # Render the page as for a visitor: the user row belongs to the request's session,
+    # which the error may have left unusable (a failed flush, a dead connection), and
+    # reading it again would raise inside this handler (a bare 500).
+    from flasky.models import AnonymousUser
+
+    g.current_user = AnonymousUser()
+    if is_database_unavailable(error):
+        log.error(
+            "Database unavailable on %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(error).__name__,
+            error,
         )
-
-    @app.errorhandler(HTTPException)
-    async def _http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        message = None if status in (403, 404) else error.description
-        response = await error_response(status, message)
-        valid_methods = getattr(error, "valid_methods", None)
-        if status == 405 and valid_methods:
-            response.headers["Allow"] = ", ".join(valid_methods)
+        response = await error_response(503, "The database is not answering; try again shortly.")
+        response.headers["Retry-After"] = "5"
         return response
-
-    @app.errorhandler(Exception)
-    async def _unhandled(error: Exception) -> Response:
-        # Render the page as for a visitor: the user row belongs to the request's session,
-        # which the error may have left unusable (a failed flush, a dead connection), and
-        # reading it again would raise inside this handler (a bare 500).
-        from flasky.models import AnonymousUser
-
-        g.current_user = AnonymousUser()
-        if is_database_unavailable(error):
-            log.error(
-                "Database unavailable on %s %s: %s: %s",
-                request.method,
-                request.path,
-                type(error).__name__,
-                error,
-            )
-            response = await error_response(503, "The database is not answering; try again shortly.")
-            response.headers["Retry-After"] = "5"
-            return response
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        return await error_response(500, None)
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return await error_response(500, None)

@@ -7,7 +7,7 @@ and deriving its cache key cost ~0.3 ms of a page's CPU, more than SQLite took t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar
@@ -40,6 +40,9 @@ class Page(Generic[T]):
     page: int
     per_page: int
     total: int
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return self.with_items([convert(item) for item in self.items])
 
     def with_items(self, items: list[U]) -> Page[U]:
         """The same page holding `items` (the records its rows became)."""

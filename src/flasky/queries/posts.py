@@ -50,6 +50,11 @@ class PostItem:
         card = AuthorCard.reader(rows)
         return [cls(*columns(row), card(row)) for row in rows]
 
+    @classmethod
+    def from_row(cls, row: Row, author: AuthorCard | None = None) -> PostItem:
+        """One row's record (from_rows for a list: it reads the labels once)."""
+        return cls.from_rows([row], author)[0]
+
 
 POST_LABELS = tuple(field.name for field in fields(PostItem) if field.name != "author")
 

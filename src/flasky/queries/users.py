@@ -35,10 +35,11 @@ class AuthorCard:
         return gravatar_url(self.avatar_hash, self.email, size, default, rating)
 
     @classmethod
-    def reader(cls, rows: Sequence[Row]) -> Callable[[Row], AuthorCard]:
-        """Builds the author card of any row of these (AUTHOR_COLUMNS and the item's own
-        `author_id`)."""
-        columns = columns_by_label(rows, AUTHOR_LABELS)
+    def reader(cls, rows: Sequence[Row], prefix: str = "") -> Callable[[Row], AuthorCard]:
+        """Builds the author card of any row of these: AUTHOR_COLUMNS and the item's own
+        `author_id` (their labels behind `prefix` where a statement carries two kinds of
+        item)."""
+        columns = columns_by_label(rows, [prefix + label for label in AUTHOR_LABELS])
         return lambda row: cls(*columns(row))
 
     @classmethod
