@@ -1,5 +1,5 @@
 """API authentication and errors: the book's API tests (404, no auth, bad auth, token auth,
-anonymous, unconfirmed account) and the JSON errors of SPEC §6."""
+anonymous, unconfirmed account) and the API's JSON errors."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Bad request bodies on every endpoint that reads one: each is a 4xx with a message, never a
-500, and nothing is saved (SPEC §6, issue 5 point 3)."""
+500, and nothing is saved."""
 
 from __future__ import annotations
 

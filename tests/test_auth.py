@@ -1,4 +1,4 @@
-"""The /auth pages of SPEC §5: registration, confirmation, login and logout, the
+"""The /auth pages: registration, confirmation, login and logout, the
 unconfirmed gate, remember-me and the `next` parameter."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Password hashing never blocks the event loop (issue 3, point 5).
+"""Password hashing never blocks the event loop.
 
 Several logins are checked at once with the real, slow scrypt. At the moment the first
 hash starts, a `GET /` is fired. With hashing in worker threads (the app's way) the page

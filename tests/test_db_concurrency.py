@@ -1,4 +1,4 @@
-"""Concurrent writes (issue 2, point 3): every write is stored, none fails with
+"""Concurrent writes: every write is stored, none fails with
 "database is locked" — through the app, through two engines, through two processes and
 through a real multi-worker Hypercorn. On SQLite this is what WAL + busy_timeout +
 BEGIN IMMEDIATE + one pooled connection per process must deliver; PostgreSQL runs the same.

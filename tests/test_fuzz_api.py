@@ -1,4 +1,4 @@
-"""Property-based tests over every endpoint of the API (issue 8, point 5): JSON of any shape,
+"""Property-based tests over every endpoint of the API: JSON of any shape,
 wrong types, missing fields, raw bytes and wrong content types, odd credentials, ids and
 query strings. The answer is never a 5xx and always JSON; a refused write saves nothing;
 an accepted one stores what was sent.

@@ -1,4 +1,4 @@
-"""Property-based tests over every form of the site (issue 8, point 5): random, huge and
+"""Property-based tests over every form of the site: random, huge and
 strange input, missing and repeated fields, raw bytes. Whatever arrives, the answer is
 never a 5xx; when the input is refused, nothing in the database changed; and whatever
 was accepted still satisfies the rules the forms enforce.

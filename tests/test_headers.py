@@ -1,4 +1,4 @@
-"""Security headers and cookie flags (issue 8, point 1)."""
+"""Security headers and cookie flags."""
 
 from __future__ import annotations
 
@@ -116,7 +116,6 @@ async def production_app(tmp_path, monkeypatch):
     monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")
     monkeypatch.setenv("MAIL_BACKEND", "memory")
-    monkeypatch.delenv("LOG_TO", raising=False)
     app = create_app("production")
     database = get_database(app)
     await reset_schema(database)

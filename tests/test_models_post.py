@@ -1,4 +1,4 @@
-"""Posts and comments: Markdown rendered and sanitised on write (SPEC §4), JSON in and out."""
+"""Posts and comments: Markdown rendered and sanitised on write, JSON in and out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Database outages (issue 8, point 3): a 503 page (API: 503 JSON) within seconds instead of a
+"""Database outages: a 503 page (API: 503 JSON) within seconds instead of a
 hang or a 500, and recovery without a restart.
 
 The first two tests need no database server (asyncpg against a dead address); the others

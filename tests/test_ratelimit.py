@@ -1,4 +1,4 @@
-"""Rate limits on login, registration, password-reset requests and API tokens (issue 8, point 2)."""
+"""Rate limits on login, registration, password-reset requests and API tokens."""
 
 from __future__ import annotations
 

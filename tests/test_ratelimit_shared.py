@@ -124,7 +124,6 @@ def start_server(app, tmp_path):
             "RATELIMIT_LOGIN_ACCOUNT": "1000/minute",
             # Wrong passwords still cost a hash; scrypt's would only slow the test.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "LOG_TO": "",
             **settings,
         }
         for name in ("FLASKY_ADMIN", "MAIL_SERVER", "REDIS_URL"):

@@ -31,7 +31,6 @@ def production_env(**settings: str) -> dict[str, str]:
         "FLASKY_BASE_URL": "http://127.0.0.1",
         "FLASKY_RATE_LIMITS": "off",
         "MAIL_BACKEND": "log",
-        "LOG_TO": "",
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("FLASKY_ADMIN", "MAIL_SERVER", "REDIS_URL"):

@@ -1,4 +1,4 @@
-"""Graceful shutdown with a real Hypercorn (issue 8, point 4): on SIGTERM the request in
+"""Graceful shutdown with a real Hypercorn: on SIGTERM the request in
 flight is finished, and queued mail is delivered, or written to the log when the mail
 server is too slow, never dropped silently.
 
@@ -75,7 +75,6 @@ def start_server(app, tmp_path, workers):
             "FLASKY_RATE_LIMITS": "off",
             "FLASKY_BASE_URL": "http://127.0.0.1",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "LOG_TO": "",
             **settings,
         }
         env.pop("FLASKY_ADMIN", None)

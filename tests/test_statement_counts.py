@@ -1,4 +1,4 @@
-"""Bounded queries (issue 4, point 9): a page runs the same number of SQL statements whether
+"""Bounded queries: a page runs the same number of SQL statements whether
 it shows one item or a full page — no query per post, author or comment."""
 
 from __future__ import annotations

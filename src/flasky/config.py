@@ -1,4 +1,14 @@
-"""Configuration read from the environment (SPEC §3), one class per config name."""
+"""Configuration read from the environment (and .env), one class per config name; the
+settings are listed in README.md and docs/deploy.md.
+
+Names: a setting keeps the name its owner gave it — Quart and its extensions
+(SECRET_KEY, MAX_CONTENT_LENGTH, SESSION_*, WTF_*, QUART_AUTH_*) and the book (MAIL_*,
+SSL_REDIRECT, DATABASE_URL and its siblings, FLASKY_*). A group of settings for one part
+the app adds has that part's prefix (DB_* and SQLITE_* for the connection pool, SQLALCHEMY_*
+for the engine, RATELIMIT_* for the limits, REDIS_* for the shared store). Everything else
+the app adds is FLASKY_*. This module is the only one that reads the environment, and
+the only one that states a default.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +80,9 @@ class Config:
         # Seconds queued mail may still take at shutdown before it is logged instead (email.py).
         self.MAIL_SHUTDOWN_TIMEOUT = env_float("MAIL_SHUTDOWN_TIMEOUT", 10.0)
         # "smtp" when a server is configured, else "log" (dev) — testing overrides with "memory".
-        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or ("smtp" if self.MAIL_SERVER else "log")
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or (
+            "smtp" if self.MAIL_SERVER else "log"
+        )
         self.FLASKY_MAIL_SUBJECT_PREFIX = os.environ.get("FLASKY_MAIL_SUBJECT_PREFIX", "[Flasky]")
         self.FLASKY_MAIL_SENDER = os.environ.get(
             "FLASKY_MAIL_SENDER", "Flasky Admin <flasky@example.com>"
@@ -113,7 +125,9 @@ class Config:
             "RATELIMIT_REAUTHENTICATION", "5/15minutes"
         )
         self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
-        self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
+        self.RATELIMIT_PASSWORD_RESET = os.environ.get(
+            "RATELIMIT_PASSWORD_RESET", "5/minute;20/hour"
+        )
         self.RATELIMIT_RESEND_CONFIRMATION = os.environ.get(
             "RATELIMIT_RESEND_CONFIRMATION", "3/minute;10/hour"
         )
@@ -144,7 +158,7 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
-        self.LOG_TO = ""  # "", "stderr" or "syslog"
+        self.FLASKY_LOG_TO = ""  # "", "stderr" or "syslog"
         self.FLASKY_LOG_LEVEL = os.environ.get("FLASKY_LOG_LEVEL", "INFO")
         # Unhandled errors mailed to FLASKY_ADMIN, the same error (type and path) at most
         # once per interval (seconds).
@@ -252,7 +266,7 @@ class DockerConfig(ProductionConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.LOG_TO = "stderr"
+        self.FLASKY_LOG_TO = "stderr"
 
 
 class UnixConfig(ProductionConfig):
@@ -260,7 +274,7 @@ class UnixConfig(ProductionConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        self.LOG_TO = "syslog"
+        self.FLASKY_LOG_TO = "syslog"
 
 
 config = {

@@ -50,7 +50,8 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stored as naive UTC on every database, read back as an aware UTC datetime (SPEC §4)."""
+    """Stored as naive UTC on every database, read back as an aware UTC datetime: one way
+    for timestamps throughout."""
 
     impl = DateTime
     cache_ok = True
@@ -117,7 +118,7 @@ class Database:
 
     def _create_engine(self) -> AsyncEngine:
         config = self.app.config
-        kwargs: dict[str, Any] = {"echo": config.get("SQLALCHEMY_ECHO", False)}
+        kwargs: dict[str, Any] = {"echo": config["SQLALCHEMY_ECHO"]}
         if self.is_sqlite:
             # One connection per process: SQLite has one writer at a time anyway, and a
             # single connection means no transaction in this process ever sees a stale

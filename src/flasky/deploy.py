@@ -50,12 +50,7 @@ def _table_names(connection: Connection) -> list[str]:
 
 
 async def _check_versioned(database_url: str) -> str | None:
-    engine = migrations.migration_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            tables = await connection.run_sync(_table_names)
-    finally:
-        await engine.dispose()
+    tables = await migrations.inspect_database(database_url, _table_names)
     revision = await migrations.current_revision(database_url)
     if revision is None and "users" in tables:
         raise UnversionedDatabase(
@@ -67,7 +62,8 @@ async def _check_versioned(database_url: str) -> str | None:
 
 
 async def ensure_self_follows(session: AsyncSession) -> int:
-    """Add the self-follow every user needs (SPEC §4) where it is missing; caller commits."""
+    """Add the self-follow every user has (their own posts are in their followed timeline)
+    where it is missing; caller commits."""
     missing = select(User.id, User.id, literal(utcnow(), UTCDateTime)).where(
         ~exists().where(Follow.follower_id == User.id, Follow.followed_id == User.id)
     )

@@ -1,4 +1,4 @@
-"""Outgoing mail (SPEC §3): rendered from templates/mail/, delivered off the request.
+"""Outgoing mail: rendered from templates/mail/, delivered off the request.
 
 Backends, chosen by ``MAIL_BACKEND``:
 
@@ -28,8 +28,6 @@ import aiosmtplib
 from quart import Quart, current_app, render_template
 
 log = logging.getLogger("flasky.mail")
-
-DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ class Mailer:
         if not self.pending:
             return
         if grace is None:
-            grace = float(self.app.config.get("MAIL_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT))
+            grace = float(self.app.config["MAIL_SHUTDOWN_TIMEOUT"])
         tasks = set(self.pending)
         log.info("Waiting up to %.1f s for %d queued mail message(s)", grace, len(tasks))
         _done, unfinished = await asyncio.wait(tasks, timeout=grace)

@@ -1,4 +1,5 @@
-"""Error pages: HTML for browsers, JSON for clients that accept JSON and not HTML (SPEC §5)."""
+"""Error pages: HTML for browsers; JSON `{"error": "not found"}` and the like for the API and
+for clients that accept JSON and not HTML."""
 
 from __future__ import annotations
 

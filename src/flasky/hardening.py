@@ -1,5 +1,5 @@
-"""Input the routes never meant to take, refused before it reaches a view (issue 8, point 5;
-found by tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
+"""Input the routes never meant to take, refused before it reaches a view (found by
+tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
 
 - `<int:id>` in a URL matches only ids a database integer column can hold: Werkzeug's
   converter takes any number of digits, and `/post/99999999999999999999` then overflowed

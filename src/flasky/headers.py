@@ -1,4 +1,4 @@
-"""Security headers on every response (issue 8, point 1).
+"""Security headers on every response.
 
 The policy allows no inline script and no inline style: page behaviour lives in
 static/js, styles in static/css, so an injected `<script>` or `style=` does nothing.

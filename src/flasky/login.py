@@ -109,7 +109,8 @@ def sign_out() -> None:
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only local paths: '/x' yes; '//host', '/\\host', 'http://…' no (SPEC §5)."""
+    """Whether ?next= may be followed after login: only local paths ('/x' yes; '//host',
+    '/\\host', 'http://…' no), so the login form cannot send a user to another site."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return False
     if "\\" in target or any(ord(c) < 32 for c in target):

@@ -1,4 +1,5 @@
-"""Where the `flasky.*` loggers (slow queries, errors, mail) write: LOG_TO and FLASKY_LOG_LEVEL."""
+"""Where the `flasky.*` loggers (slow queries, errors, mail) write: FLASKY_LOG_TO (set by the
+config: docker -> stderr, unix -> syslog) and FLASKY_LOG_LEVEL."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def configure_logging(app: Quart) -> None:
         logger.removeHandler(handler)
         handler.close()
 
-    target = app.config["LOG_TO"]
+    target = app.config["FLASKY_LOG_TO"]
     handler: logging.Handler | None = None
     if target == "stderr":
         handler = logging.StreamHandler(sys.stderr)

@@ -1,4 +1,4 @@
-"""Markdown to sanitised HTML, rendered on write (SPEC §4)."""
+"""Markdown to sanitised HTML (an allow-list of tags, bare URLs linked), rendered on write."""
 
 from __future__ import annotations
 

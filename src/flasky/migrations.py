@@ -7,7 +7,8 @@ async code call them through `asyncio.to_thread`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -22,6 +23,8 @@ from sqlalchemy.pool import NullPool
 from flasky.config import ROOT, async_database_url
 from flasky.db import Base, UTCDateTime
 from flasky.models.search_index import is_search_object
+
+T = TypeVar("T")
 
 ALEMBIC_INI = ROOT / "alembic.ini"
 SQLITE_MIGRATION_BUSY_TIMEOUT_MS = 15000
@@ -109,14 +112,19 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def current_revision(database_url: str) -> str | None:
-    """The revision the database is at; None for an empty (or unversioned) database."""
+async def inspect_database(database_url: str, look: Callable[[Connection], T]) -> T:
+    """Run `look` (a synchronous inspection) on a connection of its own, then let it go."""
     engine = migration_engine(database_url)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(_current_revision)
+            return await connection.run_sync(look)
     finally:
         await engine.dispose()
+
+
+async def current_revision(database_url: str) -> str | None:
+    """The revision the database is at; None for an empty (or unversioned) database."""
+    return await inspect_database(database_url, _current_revision)
 
 
 def _compare(connection: Connection) -> list[Any]:
@@ -131,9 +139,4 @@ async def schema_differences(database_url: str) -> list[Any]:
     """What autogenerate would change to make the database match the models ([] = none)."""
     import flasky.models  # noqa: F401  (every table registered on Base.metadata)
 
-    engine = migration_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(_compare)
-    finally:
-        await engine.dispose()
+    return await inspect_database(database_url, _compare)

@@ -94,7 +94,7 @@ async def check_schema(app: Quart) -> None:
     the state as it was (the outage is answered elsewhere)."""
     from flasky.db import get_database
 
-    timeout = float(app.config.get("FLASKY_HEALTH_TIMEOUT", 2.0))
+    timeout = float(app.config["FLASKY_HEALTH_TIMEOUT"])
     try:
         async with asyncio.timeout(timeout):
             async with get_database(app).start().connect() as connection:
@@ -126,7 +126,7 @@ async def refuse_while_schema_behind() -> Response | None:
     state = _state(app)
     if not state.behind:
         return None
-    recheck = float(app.config.get("FLASKY_SCHEMA_RECHECK", 5.0))
+    recheck = float(app.config["FLASKY_SCHEMA_RECHECK"])
     if time.monotonic() - state.checked_at >= recheck:
         check_in_background(app)
     if request.endpoint and request.endpoint.endswith("static"):

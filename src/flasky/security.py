@@ -17,7 +17,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from quart import Quart, current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 
-# Token purposes: a token signed for one never verifies for another (SPEC §4).
+# Token purposes: a token signed for one never verifies for another (a reset token does not
+# confirm an account).
 CONFIRM = "confirm"
 RESET = "reset"
 CHANGE_EMAIL = "change-email"

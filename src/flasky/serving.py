@@ -47,7 +47,7 @@ async def check_database(app: Quart) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URL"]
     where = make_url(url).render_as_string(hide_password=True)
     try:
-        async with asyncio.timeout(app.config.get("DB_CONNECT_TIMEOUT", 5.0) + 5.0):
+        async with asyncio.timeout(app.config["DB_CONNECT_TIMEOUT"] + 5.0):
             revision = await current_revision(url)
     except Exception as error:  # any failure here means "cannot serve"; say which
         reason = "no answer in time" if isinstance(error, TimeoutError) else error

@@ -50,7 +50,7 @@ def machine_description() -> str:
 
 @click.group()
 def bench() -> None:
-    """Benchmark the app against a bare-hello floor and a threaded server (issue 7)."""
+    """Benchmark the app against a bare-hello floor and a threaded server."""
 
 
 @bench.command()
@@ -176,7 +176,7 @@ def seed(
 @click.option(
     "--scenarios/--no-scenarios",
     default=False,
-    help="also run the async scenarios (issue 7 point 4)",
+    help="also run the scenarios where async should matter (idle connections, slow I/O, ...)",
 )
 @click.option(
     "--all",

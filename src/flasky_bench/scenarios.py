@@ -1,4 +1,4 @@
-"""The scenarios where async should matter (issue 7, point 4), each for the app and for the
+"""The scenarios where async should matter, each for the app and for the
 threaded comparison server, served and pinned as in the main matrix:
 
 (a) idle: 1,000 keep-alive connections opened and left idle while 10 clients load `/`;
@@ -427,7 +427,7 @@ def markdown(results: list[ScenarioResult]) -> str:
         "slow-io": f"(b) slow I/O: {DB_LATENCY_MS} ms before every SQL statement, "
         "100 clients load `/`",
     }
-    parts = ["### Scenarios where async should matter (issue 7, point 4)"]
+    parts = ["### Scenarios where async should matter"]
     for scenario in ("idle", "password", "slow-io"):
         rows = [r for r in results if r.scenario == scenario]
         if not rows:

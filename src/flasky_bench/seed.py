@@ -1,6 +1,6 @@
 """The benchmark's data set: deterministic, skewed like a real blog, inserted in bulk.
 
-The shape follows issue 7: 100 users, 2,000 posts, 5,000 comments; a few authors write
+The shape: 100 users, 2,000 posts, 5,000 comments; a few authors write
 most posts (Zipf-like weights), one post carries ~600 comments and a few more carry
 hundreds. Everything comes from one `random.Random(seed)` and a fixed epoch, so two
 seeds with the same arguments produce the same rows on SQLite and PostgreSQL.

@@ -260,7 +260,8 @@ def gunicorn_command(app: str, *, workers: int, threads: int, keep_alive: int = 
 
 
 def app_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of the served app: production config, rate limits off (SPEC §3)."""
+    """The environment of the served app: production config, rate limits off
+    (FLASKY_RATE_LIMITS=off, as for any load test)."""
     env = {
         "FLASKY_CONFIG": "production",
         "SECRET_KEY": BENCH_SECRET_KEY,

@@ -1,5 +1,5 @@
 """`flasky soak`: mixed traffic from many concurrent clients against a real Hypercorn, then an
-audit of the database (issue 8, point 6).
+audit of the database.
 
 Each client is a logged-in user that browses (home, profiles, posts), writes through the
 pages (posts, comments, follow/unfollow, each a CSRF-protected form) and through the API
@@ -327,7 +327,6 @@ def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Pop
         "DATABASE_URL": url,
         "FLASKY_RATE_LIMITS": "off",
         "MAIL_BACKEND": "log",
-        "LOG_TO": "",
     }
     env.pop("FLASKY_ADMIN", None)
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process

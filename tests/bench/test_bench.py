@@ -33,7 +33,7 @@ def test_data_set_is_deterministic_and_skewed():
     per_post: dict[int, int] = {}
     for comment in first.comments:
         per_post[comment["post_id"]] = per_post.get(comment["post_id"], 0) + 1
-    # The hot posts of issue 7: one with 600, then 300 (cut to what is left).
+    # The hot posts of the data set: one with 600, then 300 (cut to what is left).
     assert sorted(per_post.values(), reverse=True)[:2] == [600, 300]
     per_author: dict[int, int] = {}
     for post in first.posts:

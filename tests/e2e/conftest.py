@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def unavailable(reason: str) -> None:
-    """No browser: a skip on a developer's machine, a failure in CI (issue 6)."""
+    """No browser: a skip on a developer's machine, a failure in CI (CI must run them)."""
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
     pytest.skip(reason)

@@ -1,4 +1,4 @@
-"""REST API v1 (SPEC §6): HTTP Basic auth (email + password, or a token as the username),
+"""REST API v1 (docs/product.md): HTTP Basic auth (email + password, or a token as the username),
 JSON everywhere, including errors, and an OpenAPI description at /api/v1/openapi.json."""
 
 from quart import Blueprint

@@ -1,5 +1,5 @@
 """Who is calling: HTTP Basic with email + password, or a token as the username and an empty
-password (SPEC §6). The API never looks at the login cookie, so it needs no CSRF token."""
+password. The API never looks at the login cookie, so it needs no CSRF token."""
 
 from __future__ import annotations
 

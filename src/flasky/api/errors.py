@@ -1,4 +1,5 @@
-"""Every error under /api/v1 as `{"error": <short name>, "message": <why>}` (SPEC §6)."""
+"""Every error under /api/v1 as `{"error": <short name>, "message": <why>}`, never a 500 for
+bad input."""
 
 from __future__ import annotations
 

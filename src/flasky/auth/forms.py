@@ -1,4 +1,5 @@
-"""Account forms (SPEC §5 field names, §8 messages). Uniqueness is checked by async
+"""Account forms, with the book's field names and error messages (clients and tests rely on
+them; docs/product.md). Uniqueness is checked by async
 validators, which quart-wtf runs concurrently: they share the request's session, which
 allows one statement at a time, hence the lock in `_exists`."""
 

@@ -9,7 +9,7 @@ from flasky.models import User
 
 
 def token_lifetime() -> int:
-    return int(current_app.config.get("FLASKY_TOKEN_EXPIRATION", 3600))
+    return int(current_app.config["FLASKY_TOKEN_EXPIRATION"])
 
 
 def describe_duration(seconds: int) -> str:

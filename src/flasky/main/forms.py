@@ -1,4 +1,4 @@
-"""Forms of the main pages (field names are the book's, SPEC §5)."""
+"""Forms of the main pages (field names are the book's, which clients and tests rely on)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data model of SPEC §4, one module per thing modelled."""
+"""The data model (docs/product.md), one module per thing modelled."""
 
 from flasky.db import Base
 from flasky.models.comment import Comment
