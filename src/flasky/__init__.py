@@ -67,6 +67,12 @@ def create_app(config_name: str | None = None) -> Quart:
 
     app.register_blueprint(auth_blueprint, url_prefix="/auth")
 
+    from flasky.avatars import avatars as avatars_blueprint
+    from flasky.avatars import pictures
+
+    pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
+    app.register_blueprint(avatars_blueprint)
+
     from flasky.api import api as api_blueprint
 
     pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie

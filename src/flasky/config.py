@@ -80,6 +80,10 @@ class Config:
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
+        # "local": avatars drawn by this site (and uploads); "gravatar": Gravatar's, with the
+        # local one as fallback in the page. Uploaded pictures go under FLASKY_UPLOAD_DIR.
+        self.FLASKY_AVATARS = (os.environ.get("FLASKY_AVATARS") or "local").strip().lower()
+        self.FLASKY_UPLOAD_DIR = os.environ.get("FLASKY_UPLOAD_DIR") or str(ROOT / "uploads")
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)

@@ -72,6 +72,8 @@ class User(Base):
     member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     avatar_hash: Mapped[str | None] = mapped_column(String(32))
+    # An uploaded picture's file name under FLASKY_UPLOAD_DIR/avatars (flasky.avatars).
+    avatar_file: Mapped[str | None] = mapped_column(String(64))
 
     role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
     posts: Mapped[list[Post]] = relationship(
