@@ -73,6 +73,10 @@ def create_app(config_name: str | None = None) -> Quart:
     pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
     app.register_blueprint(avatars_blueprint)
 
+    from flasky.search import search as search_blueprint
+
+    app.register_blueprint(search_blueprint)
+
     from flasky.api import api as api_blueprint
 
     pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie

@@ -79,6 +79,8 @@ class Config:
         self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
+        # A search ranks and lists at most this many of the newest matching posts.
+        self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
         # "local": avatars drawn by this site (and uploads); "gravatar": Gravatar's, with the
         # local one as fallback in the page. Uploaded pictures go under FLASKY_UPLOAD_DIR.
