@@ -1,7 +1,7 @@
 """Users may upload their own picture: the file's name under FLASKY_UPLOAD_DIR/avatars.
 
 Revision ID: b7c41d0e9a25
-Revises: 9c1f3e7a5b20
+Revises: b7c1d2e3f4a5
 Create Date: 2026-12-01 13:10:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "b7c41d0e9a25"
-down_revision: str | Sequence[str] | None = "9c1f3e7a5b20"
+down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

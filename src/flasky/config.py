@@ -159,6 +159,18 @@ class Config:
         # gc.freeze() at startup: production configs only (a test run builds many apps).
         self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+        # Private messages, notifications and their live stream (flasky/live).
+        self.FLASKY_MESSAGES_PER_PAGE = env_int("FLASKY_MESSAGES_PER_PAGE", 20)
+        self.FLASKY_NOTIFICATIONS_PER_PAGE = env_int("FLASKY_NOTIFICATIONS_PER_PAGE", 20)
+        self.FLASKY_MAX_STREAMS_PER_USER = env_int("FLASKY_MAX_STREAMS_PER_USER", 5)
+        self.FLASKY_SSE_HEARTBEAT = env_float("FLASKY_SSE_HEARTBEAT", 15.0)
+        self.FLASKY_SSE_REPLAY_LIMIT = env_int("FLASKY_SSE_REPLAY_LIMIT", 100)
+        self.FLASKY_SSE_REPLAY_HOURS = env_float("FLASKY_SSE_REPLAY_HOURS", 24.0)
+        self.FLASKY_EVENTS_POLL_INTERVAL = env_float("FLASKY_EVENTS_POLL_INTERVAL", 1.0)
+        # NOTIFY / pub-sub channel of live events (REDIS_URL set: through Redis).
+        self.FLASKY_EVENTS_CHANNEL = os.environ.get(
+            "FLASKY_EVENTS_CHANNEL", f"{self.FLASKY_REDIS_PREFIX}_events"
+        )
 
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")
@@ -169,6 +181,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):
