@@ -1,5 +1,10 @@
 """Who is calling: HTTP Basic with email + password, or a token as the username and an empty
-password (SPEC §6). The API never looks at the login cookie, so it needs no CSRF token."""
+password, or `Authorization: Bearer <token>`. The API never looks at the login cookie, so it
+needs no CSRF token.
+
+A token names a row of the sessions table: it stops working when that row is deleted (the
+token revoked, the password or address changed, "log out everywhere"), and checking it
+is part of the one statement that loads the caller."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from quart import current_app, g, request
+from quart import Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -16,6 +21,8 @@ from flasky import security
 from flasky.api import api
 from flasky.db import get_session
 from flasky.models import User
+from flasky.models.login_session import API, revoke_session, revoke_sessions
+from flasky.models.user import email_key
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -23,6 +30,11 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 PUBLIC_ENDPOINTS = {"api.openapi"}
 # Longer than any email or token we issue; refused before it reaches the database.
 MAX_CREDENTIAL_LENGTH = 512
+# Every refusal says how to authenticate, since a client may only know one of the ways.
+UNAUTHORIZED_MESSAGE = (
+    "Invalid credentials: send HTTP Basic auth with email:password or with a token as the "
+    "username and an empty password, or Authorization: Bearer <token>"
+)
 
 
 def api_user() -> User:
@@ -40,19 +52,34 @@ async def _dummy_password_check(password: str) -> None:
     await security.check_password_async(dummy, password)
 
 
+def _acceptable(credential: str) -> bool:
+    return (
+        bool(credential) and len(credential) <= MAX_CREDENTIAL_LENGTH and "\x00" not in credential
+    )
+
+
+async def user_from_token(token: str) -> User | None:
+    """The user of a live API token, remembering which token it was (g.api_session_id)."""
+    if not _acceptable(token):
+        return None
+    found = await User.verify_auth_token(get_session(), token)
+    if found is None:
+        return None
+    user, g.api_session_id = found
+    return user
+
+
 async def user_from_credentials(email_or_token: str, password: str) -> tuple[User | None, bool]:
     """(user, token_used); user is None when the credentials are wrong."""
-    if (
-        not email_or_token
-        or len(email_or_token) > MAX_CREDENTIAL_LENGTH
-        or "\x00" in email_or_token
-    ):
+    if not _acceptable(email_or_token):
         return None, False
-    session = get_session()
     if password == "":
-        return await User.verify_auth_token(session, email_or_token), True
+        return await user_from_token(email_or_token), True
+    session = get_session()
     user = await session.scalar(
-        select(User).options(joinedload(User.role)).where(User.email == email_or_token.lower())
+        select(User)
+        .options(joinedload(User.role))
+        .where(User.email_key == email_key(email_or_token))
     )
     # Hand the connection back before the slow hash: on SQLite (one connection per process)
     # every other request waited behind each ~100 ms check, and under load the checks ran
@@ -74,13 +101,18 @@ async def authenticate() -> Any:
         credentials = request.authorization
     except ValueError:  # Werkzeug's Basic parser on non-ASCII base64 text
         credentials = None
-    if credentials is None or credentials.type != "basic":
-        raise Unauthorized("Invalid credentials")
-    user, token_used = await user_from_credentials(
-        credentials.username or "", credentials.password or ""
-    )
+    if credentials is None:
+        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+    if credentials.type == "basic":
+        user, token_used = await user_from_credentials(
+            credentials.username or "", credentials.password or ""
+        )
+    elif credentials.type == "bearer":
+        user, token_used = await user_from_token(credentials.token or ""), True
+    else:
+        user = None
     if user is None:
-        raise Unauthorized("Invalid credentials")
+        raise Unauthorized(UNAUTHORIZED_MESSAGE)
     g.api_user = user
     g.token_used = token_used
     if not user.confirmed:
@@ -105,7 +137,22 @@ def permission_required(permission: int) -> Callable[[F], F]:
 async def get_token() -> Any:
     # A token buys a token only with a password: a stolen token cannot renew itself forever.
     if g.token_used:
-        raise Unauthorized("Invalid credentials")
+        raise Unauthorized(UNAUTHORIZED_MESSAGE)
     expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
-    token = api_user().generate_auth_token(expiration=expiration)
+    session = get_session()
+    token = api_user().issue_auth_token(session, expiration=expiration)
+    await session.commit()
     return {"token": token, "expiration": expiration}
+
+
+@api.route("/tokens/", methods=["DELETE"])
+async def revoke_tokens() -> Any:
+    """Authenticated with a token: that token ends. With a password: every token of the
+    account ends (the way to shut out a leaked token whose text is lost)."""
+    session = get_session()
+    if g.token_used:
+        await revoke_session(session, g.api_session_id)
+    else:
+        await revoke_sessions(session, api_user().id, kind=API)
+    await session.commit()
+    return Response(status=204)

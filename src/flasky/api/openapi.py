@@ -256,7 +256,7 @@ def _error_response(description: str, status: int) -> dict[str, Any]:
     if status == 401:
         response["headers"] = {
             "WWW-Authenticate": {
-                "description": "The Basic challenge.",
+                "description": "The challenges: Basic and Bearer.",
                 "schema": {"type": "string"},
             }
         }
@@ -279,8 +279,17 @@ def _paths() -> dict[str, Any]:
                 "Get an authentication token",
                 {"200": _json("Token", "A new token.")},
                 description="Only with an email and password: a token cannot buy a new token "
-                "(401).",
-            )
+                "(401). The token works until it expires, is revoked (DELETE /tokens/), or "
+                "the account's password or email changes, or its owner logs out everywhere.",
+            ),
+            "delete": _operation(
+                "revoke_tokens",
+                "Revoke tokens",
+                {"204": {"description": "Revoked; the token(s) now get 401."}},
+                description="Authenticated with a token (Basic token: or Bearer): revokes that "
+                "token. Authenticated with an email and password: revokes every token of the "
+                "account. Browser logins are not affected.",
+            ),
         },
         "/posts/": {
             "get": _operation("get_posts", "All posts", post_page, parameters=[PAGE_PARAMETER]),
@@ -393,12 +402,13 @@ def openapi_document(server_url: str, version: str = "1.0") -> dict[str, Any]:
             "title": "Flasky API",
             "version": version,
             "description": "The REST API of Flasky (Flask Web Development, chapter 14). "
-            "Every operation needs HTTP Basic authentication: an email and password, or a "
-            "token from POST /tokens/ as the username with an empty password. Errors are "
-            'JSON: {"error": ..., "message": ...}.',
+            "Every operation needs authentication: HTTP Basic with an email and password, "
+            "or with a token from POST /tokens/ as the username and an empty password, or "
+            "the token as `Authorization: Bearer <token>`. Tokens can be revoked "
+            '(DELETE /tokens/). Errors are JSON: {"error": ..., "message": ...}.',
         },
         "servers": [{"url": server_url}],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {
@@ -407,7 +417,12 @@ def openapi_document(server_url: str, version: str = "1.0") -> dict[str, Any]:
                     "scheme": "basic",
                     "description": "email:password, or token: (a token from /tokens/ as the "
                     "username and an empty password).",
-                }
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from /tokens/.",
+                },
             },
             "schemas": SCHEMAS,
             "responses": {

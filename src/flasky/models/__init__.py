@@ -3,8 +3,9 @@
 from flasky.db import Base
 from flasky.models.comment import Comment
 from flasky.models.follow import Follow
+from flasky.models.login_session import LoginSession
 from flasky.models.post import Post, ValidationError
 from flasky.models.role import Permission, Role
 from flasky.models.user import AnonymousUser, User
 
-__all__ = ["AnonymousUser", "Base", "Comment", "Follow", "Permission", "Post", "Role", "User", "ValidationError"]
+__all__ = ["AnonymousUser", "Base", "Comment", "Follow", "LoginSession", "Permission", "Post", "Role", "User", "ValidationError"]
