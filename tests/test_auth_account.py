@@ -329,3 +329,48 @@ async def test_forged_csrf_token_is_rejected(client, ann):
         form={"email": "ann@example.com", "password": "cat", "csrf_token": "forged"},
     )
     assert response.status_code == 400
+
+
+# -- links are bound to what they were mailed for ------------------------------------------------
+
+
+async def test_a_reset_link_dies_once_the_address_changes(client, session, ann, outbox):
+    await request_reset(client, "ann@example.com")
+    path = path_of(link_in(outbox[0], "/auth/reset"))
+    # Someone with the account changes its address (as the owner, or having taken it over).
+    ann.email = "ann.new@example.com"
+    session.add(ann)
+    await session.commit()
+    await assert_dead_reset_link(client, await client.get(path))
+    response = await client.post(path, form={"password": DOG, "password2": DOG})
+    await assert_dead_reset_link(client, response)
+    assert await (await user_by_email(session, "ann.new@example.com")).check_password("cat")
+
+
+async def test_a_confirmation_link_confirms_only_the_address_it_was_mailed_to(
+    client, session, outbox
+):
+    await make_user(
+        session, username="joe", email="joe@example.com", confirmed=False, password="cat"
+    )
+    await log_in(client, "joe@example.com")
+    await client.post("/auth/confirm")  # mailed to joe@example.com
+    confirm_path = path_of(link_in(outbox[-1], "/auth/confirm"))
+    await client.post("/auth/change_email", form={"email": "joe2@example.com", "password": "cat"})
+    await client.get(path_of(link_in(outbox[-1], "/auth/change_email")))
+    assert await user_by_email(session, "joe2@example.com") is not None
+
+    response = await client.get(confirm_path, follow_redirects=True)
+    assert "The confirmation link is invalid or has expired." in await text_of(response)
+    assert not (await user_by_email(session, "joe2@example.com")).confirmed
+
+
+async def test_a_confirmation_link_works_once(client, session, outbox):
+    await make_user(session, username="joe", email="joe@example.com", confirmed=False)
+    await log_in(client, "joe@example.com")
+    await client.post("/auth/confirm")
+    path = path_of(link_in(outbox[-1], "/auth/confirm"))
+    response = await client.get(path, follow_redirects=True)
+    assert "You have confirmed your account. Thanks!" in await text_of(response)
+    response = await client.get(path, follow_redirects=True)
+    assert "You have confirmed your account. Thanks!" not in await text_of(response)
