@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None) -> Quart:
         production,
         ratelimit,
         templating,
+        workers,
     )
 
     templating.init_app(app)  # first: it picks the Jinja environment class
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None) -> Quart:
     headers.init_app(app)
     ratelimit.init_app(app)
     hardening.init_app(app)
+    workers.init_app(app)
 
     app.register_blueprint(_bootstrap_blueprint())
 

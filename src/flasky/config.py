@@ -87,8 +87,22 @@ class Config:
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
         self.FLASKY_RATE_LIMITS = env_flag("FLASKY_RATE_LIMITS", False)
+        # Where every worker counts rate limits (redis://host:port/db); empty: each worker
+        # counts alone, in memory.
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        # Seconds a Redis call may take before the limits fail open for that request.
+        self.REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.5)
+        # Prefix of this site's keys, so several sites can share one Redis database.
+        self.FLASKY_REDIS_PREFIX = os.environ.get("FLASKY_REDIS_PREFIX", "flasky")
         # Per client address, "<count>/<period>" joined by ";" (flasky/ratelimit.py).
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour")
+        # Wrong passwords per account, whatever the client address.
+        self.RATELIMIT_LOGIN_ACCOUNT = os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT", "10/minute;50/hour"
+        )
+        self.RATELIMIT_REAUTHENTICATION = os.environ.get(
+            "RATELIMIT_REAUTHENTICATION", "5/15minutes"
+        )
         self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
         self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
         self.RATELIMIT_RESEND_CONFIRMATION = os.environ.get(
@@ -157,6 +171,8 @@ class TestingConfig(Config):
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or "memory"
         self.SERVER_NAME = None
         self.FLASKY_RATE_LIMITS = False
+        # Each test's limits start empty; tests of the shared store set their own.
+        self.REDIS_URL = ""
         # Cheap hashes keep the suite fast; tests about hashing cost set scrypt themselves.
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 

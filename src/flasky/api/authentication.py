@@ -13,16 +13,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from quart import Response, current_app, g, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from flasky import security
 from flasky.api import api
 from flasky.db import get_session
 from flasky.models import User
-from flasky.models.login_session import API, revoke_session, revoke_sessions
-from flasky.models.user import email_key
+from flasky.models.login_session import API, revoke_session, revoke_sessions, sweep_expired
+from flasky.queries.users import user_by_email
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -76,11 +74,7 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
     if password == "":
         return await user_from_token(email_or_token), True
     session = get_session()
-    user = await session.scalar(
-        select(User)
-        .options(joinedload(User.role))
-        .where(User.email_key == email_key(email_or_token))
-    )
+    user = await user_by_email(session, email_or_token)
     # Hand the connection back before the slow hash: on SQLite (one connection per process)
     # every other request waited behind each ~100 ms check, and under load the checks ran
     # one at a time; on PostgreSQL they held pool connections. The user stays loaded
@@ -140,6 +134,7 @@ async def get_token() -> Any:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
     session = get_session()
+    await sweep_expired(session, api_user().id)
     token = api_user().issue_auth_token(session, expiration=expiration)
     await session.commit()
     return {"token": token, "expiration": expiration}

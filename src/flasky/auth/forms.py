@@ -23,11 +23,13 @@ from flasky import security
 from flasky.db import get_session
 from flasky.login import current_user
 from flasky.models import User
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, email_key, username_key
-
-
-def normalise_email(value: str | None) -> str | None:
-    return value.strip().lower() if isinstance(value, str) else value
+from flasky.models.user import (
+    USERNAME_MESSAGE,
+    USERNAME_PATTERN,
+    email_key,
+    normalise_email,
+    username_key,
+)
 
 
 def email_field(label: str = "Email") -> EmailField:

@@ -13,11 +13,9 @@ from datetime import timedelta
 from quart import current_app, flash, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from flasky import security
+from flasky import ratelimit, security
 from flasky.auth import auth
 from flasky.auth.forms import (
     ChangeEmailForm,
@@ -41,6 +39,7 @@ from flasky.login import (
 from flasky.models import User
 from flasky.models.login_session import revoke_sessions
 from flasky.models.user import create_user, email_key, load_user
+from flasky.queries.users import user_by_email
 
 # SPEC §5 asks for last_seen on each request; writing it at most once a minute per user
 # shows the same "last seen" to readers and spares a write transaction on every page view.
@@ -90,12 +89,6 @@ async def rollback_keeping_current_user() -> None:
         await load_user(get_session(), user_id)
 
 
-async def reauthenticate(user: User, password: str) -> bool:
-    """Whether a signed-in user typed their own password: the one check behind changing
-    the password and the address, so a per-account guessing limit has one place to go."""
-    return await password_matches(user, password)
-
-
 async def password_matches(user: User | None, password: str) -> bool:
     if user is None or not user.password_hash:
         # Do the same work for an unknown address, so timing doesn't tell who has an account.
@@ -123,17 +116,17 @@ def redirect_home() -> ResponseReturnValue:
 async def login() -> ResponseReturnValue:
     form = await LoginForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(
-            select(User)
-            .options(joinedload(User.role))
-            .where(User.email_key == email_key(form.email.data))
-        )
+        user = await user_by_email(get_session(), form.email.data)
         await end_read_transaction()
+        # Counted per account, however the address is spelled.
+        account = email_key(form.email.data)
+        await ratelimit.refuse_account_if_exhausted(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         if await password_matches(user, form.password.data):
             assert user is not None
             await log_in(user, remember=form.remember_me.data)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("main.index"))
+        await ratelimit.count_wrong_password(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         await flash("Invalid email or password.")
     return await render_template("auth/login.html", form=form)
 
@@ -230,13 +223,15 @@ async def change_password() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
-        if await reauthenticate(user, form.old_password.data):
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
+        if await user.check_password(form.old_password.data):
             await user.set_password(form.password.data)
             # Every other login and API token of this user ends; this browser carries on.
             await revoke_other_sessions(user)
             await get_session().commit()
             await flash("Your password has been updated.")
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid password.")
     return await render_template("auth/change_password.html", form=form)
 
@@ -247,9 +242,7 @@ async def password_reset_request() -> ResponseReturnValue:
         return redirect_home()
     form = await PasswordResetRequestForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(
-            select(User).where(User.email_key == email_key(form.email.data))
-        )
+        user = await user_by_email(get_session(), form.email.data)
         await send_password_reset(user, form.email.data)
         # The same answer either way: the page must not reveal who has an account.
         await flash("An email with instructions to reset your password has been sent to you.")
@@ -297,12 +290,14 @@ async def change_email_request() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
-        if await reauthenticate(user, form.password.data):
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
+        if await user.check_password(form.password.data):
             await send_email_change(user, form.email.data)
             await flash(
                 "An email with instructions to confirm your new email address has been sent to you."
             )
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid email or password.")
     return await render_template("auth/change_email.html", form=form)
 

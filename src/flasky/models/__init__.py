@@ -8,4 +8,15 @@ from flasky.models.post import Post, ValidationError
 from flasky.models.role import Permission, Role
 from flasky.models.user import AnonymousUser, User
 
-__all__ = ["AnonymousUser", "Base", "Comment", "Follow", "LoginSession", "Permission", "Post", "Role", "User", "ValidationError"]
+__all__ = [
+    "AnonymousUser",
+    "Base",
+    "Comment",
+    "Follow",
+    "LoginSession",
+    "Permission",
+    "Post",
+    "Role",
+    "User",
+    "ValidationError",
+]

@@ -3,7 +3,8 @@
 The cookie or token carries a random secret; the row is keyed by its SHA-256, so a copy of
 the table is no key to anyone's account. Revoking is deleting rows: logging out deletes one,
 a password change deletes every other one of the account, "log out everywhere" all of them.
-Expired rows are refused by the query that loads the user, and swept at the owner's next login.
+Expired rows are refused by the query that loads the user, and swept at the owner's next
+login or token request.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ async def revoke_session(session: AsyncSession, session_id: str) -> int:
 
 
 async def sweep_expired(session: AsyncSession, user_id: int) -> None:
-    """Drop the user's expired rows (run at login, so the table holds live sessions only)."""
+    """Drop the user's expired rows (run at each login and token issue, so the table holds
+    live sessions, give or take the ones of accounts that stopped coming back)."""
     await session.execute(
         delete(LoginSession).where(
             LoginSession.user_id == user_id, LoginSession.expires <= utcnow()
