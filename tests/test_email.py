@@ -25,6 +25,7 @@ from flasky.config import ROOT
 from flasky.email import (
     SMTPSettings,
     flush_mail,
+    flush_queued_mail,
     get_mailer,
     pending_mail,
     send_message,
@@ -121,7 +122,8 @@ async def test_message_has_prefix_sender_and_text_and_html_bodies(app, client, o
     assert "1 hour" in mail_text(message)
 
 
-async def test_links_in_mail_use_the_request_host(client, outbox):
+@pytest.mark.parametrize("app_config", [{"FLASKY_BASE_URL": "https://blog.example.com"}])
+async def test_links_in_mail_use_the_site_address_never_the_request_host(client, outbox):
     await client.post(
         "/auth/register",
         form={
@@ -130,10 +132,10 @@ async def test_links_in_mail_use_the_request_host(client, outbox):
             "password": STRONG_PASSWORD,
             "password2": STRONG_PASSWORD,
         },
-        headers={"Host": "flasky.example.org:8443"},
+        headers={"Host": "evil.example:8443"},
     )
     link = link_in(outbox[0], "/auth/confirm")
-    assert link.startswith("http://flasky.example.org:8443/auth/confirm/")
+    assert link.startswith("https://blog.example.com/auth/confirm/")
 
 
 def test_link_lifetime_is_described_in_words():
@@ -287,7 +289,7 @@ async def test_mail_not_sent_by_shutdown_is_logged_in_full(app, client, caplog):
 
 
 async def test_queued_mail_is_flushed_after_serving(app):
-    assert any(f.__name__ == "_flush_mail" for f in app.after_serving_funcs)
+    assert flush_queued_mail in app.after_serving_funcs
 
 
 async def test_send_message_fills_in_the_sender(app, outbox):

@@ -167,6 +167,7 @@ async def test_flasky_rate_limits_off_disables_every_limit(client):
 
 def test_production_limits_are_on_unless_turned_off(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "https://blog.example.com")
     monkeypatch.delenv("FLASKY_RATE_LIMITS", raising=False)
     assert load_config("production").FLASKY_RATE_LIMITS is True
     monkeypatch.setenv("FLASKY_RATE_LIMITS", "off")

@@ -83,6 +83,13 @@ class Config:
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
+        # The site's public address (https://blog.example.com): every absolute URL in mail,
+        # in the API and in redirects is built from it (flasky/site.py).
+        self.FLASKY_BASE_URL = os.environ.get("FLASKY_BASE_URL", "").strip().rstrip("/")
+        # Other Host names accepted in production, comma-separated (aliases, localhost).
+        self.FLASKY_ALLOWED_HOSTS = os.environ.get("FLASKY_ALLOWED_HOSTS", "")
+        # Production refuses requests for hosts other than those two (400).
+        self.FLASKY_HOST_CHECK = False
         self.SSL_REDIRECT = env_flag("SSL_REDIRECT", False)
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
@@ -141,6 +148,15 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
         self.LOG_TO = ""  # "", "stderr" or "syslog"
+        self.FLASKY_LOG_LEVEL = os.environ.get("FLASKY_LOG_LEVEL", "INFO")
+        # Unhandled errors mailed to FLASKY_ADMIN, the same error (type and path) at most
+        # once per interval (seconds).
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", False)
+        self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
+        # Seconds /healthz waits for the database's answer to SELECT 1.
+        self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # gc.freeze() at startup: production configs only (a test run builds many apps).
+        self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     def database_url(self) -> str:
@@ -148,6 +164,10 @@ class Config:
 
     def check(self) -> None:
         """Raise ConfigError for settings this config cannot run with."""
+        if self.FLASKY_BASE_URL:
+            from flasky.site import parse_base_url
+
+            parse_base_url(self.FLASKY_BASE_URL)
 
 
 class DevelopmentConfig(Config):
@@ -156,6 +176,8 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.DEBUG = True
+        # A changed template shows on the next request, without a restart.
+        self.TEMPLATES_AUTO_RELOAD = True
 
     def database_url(self) -> str:
         return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")
@@ -171,6 +193,8 @@ class TestingConfig(Config):
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or "memory"
         self.SERVER_NAME = None
         self.FLASKY_RATE_LIMITS = False
+        # Links follow the test client's host unless a test sets a site address.
+        self.FLASKY_BASE_URL = ""
         # Each test's limits start empty; tests of the shared store set their own.
         self.REDIS_URL = ""
         # Cheap hashes keep the suite fast; tests about hashing cost set scrypt themselves.
@@ -189,6 +213,9 @@ class ProductionConfig(Config):
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 365 * 24 * 3600)
         self.QUART_AUTH_COOKIE_SECURE = True
         self.SESSION_COOKIE_SECURE = True
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", True)
+        self.FLASKY_GC_FREEZE = env_flag("FLASKY_GC_FREEZE", True)
+        self.FLASKY_HOST_CHECK = True
 
     def check(self) -> None:
         key = os.environ.get("SECRET_KEY")
@@ -197,6 +224,12 @@ class ProductionConfig(Config):
                 "SECRET_KEY is missing or left at its default: set SECRET_KEY to a long random "
                 "string before running the production config."
             )
+        if not self.FLASKY_BASE_URL:
+            raise ConfigError(
+                "FLASKY_BASE_URL is missing: set it to the site's public address (e.g. "
+                "https://blog.example.com) before running the production config."
+            )
+        super().check()
 
 
 class DockerConfig(ProductionConfig):

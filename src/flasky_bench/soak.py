@@ -323,6 +323,7 @@ def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Pop
         **os.environ,
         "FLASKY_CONFIG": "production",
         "SECRET_KEY": secrets.token_hex(32),
+        "FLASKY_BASE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": url,
         "FLASKY_RATE_LIMITS": "off",
         "MAIL_BACKEND": "log",

@@ -11,8 +11,8 @@ The normalisation is written out below rather than imported, so this revision ke
 what it did when the application's code moves on.
 
 Revision ID: b7c1d2e3f4a5
-Revises: 54e1b7bec048
-Create Date: 2026-12-01 12:00:00
+Revises: 3f5a9d2c7e18
+Create Date: 2026-12-01 13:00:00
 
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "b7c1d2e3f4a5"
-down_revision: str | Sequence[str] | None = "54e1b7bec048"
+down_revision: str | Sequence[str] | None = "3f5a9d2c7e18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
