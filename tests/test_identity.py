@@ -286,31 +286,36 @@ ATTEMPTS = 3
 
 
 async def test_a_reset_request_takes_as_long_for_an_unknown_address(client, session, outbox):
+    """Measured two ways over 60 pairs of requests (known address, unknown address), each
+    side the quickest of three tries: the CPU time of the thread serving them, which a busy
+    machine does not inflate (time spent waiting for a core is not counted), must differ by
+    under 1 ms in the median; the wall-clock time, which it does inflate, by under 10 ms (a
+    mail sent or a hash done on one side only would cost more)."""
     await make_user(session, username="ann", email="ann@example.com")
     await session.close()
 
-    async def timed(email: str) -> float:
-        started = time.perf_counter()
+    async def timed(email: str) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.thread_time()
         response = await client.post("/auth/reset", form={"email": email})
-        elapsed = time.perf_counter() - started
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
         assert response.status_code == 302
-        return elapsed
+        return cpu, wall
 
-    async def fastest(email: str) -> float:
-        # The quickest of a few tries: what the work costs, without the pauses a busy
-        # machine adds at random (other processes, garbage collection).
-        return min([await timed(email) for _ in range(TRIES_PER_SIDE)])
+    async def fastest(email: str) -> tuple[float, float]:
+        tries = [await timed(email) for _ in range(TRIES_PER_SIDE)]
+        return min(cpu for cpu, _ in tries), min(wall for _, wall in tries)
 
-    async def median_difference() -> float:
-        differences = []
+    async def median_differences() -> tuple[float, float]:
+        cpu, wall = [], []
         for n in range(PAIRS):
             # Alternate which goes first, so a drift in machine load falls on both sides.
             if n % 2:
                 known, unknown = await fastest("ann@example.com"), await fastest("x@example.com")
             else:
                 unknown, known = await fastest("x@example.com"), await fastest("ann@example.com")
-            differences.append(known - unknown)
-        return statistics.median(differences)
+            cpu.append(known[0] - unknown[0])
+            wall.append(known[1] - unknown[1])
+        return statistics.median(cpu), statistics.median(wall)
 
     for _ in range(3):  # warm up: templates compiled, connections made
         await timed("ann@example.com")
@@ -318,12 +323,12 @@ async def test_a_reset_request_takes_as_long_for_an_unknown_address(client, sess
     # Both paths look the account up, build and render the same mail; only the known one
     # hands it to the mailer. Rendering alone made the known address ~2 ms slower here. A
     # real difference shows in every attempt; a noisy machine rarely spoils all three.
-    medians = []
+    attempts = []
     for _ in range(ATTEMPTS):
-        medians.append(await median_difference())
-        if abs(medians[-1]) < 0.001:
+        cpu, wall = await median_differences()
+        attempts.append((round(cpu * 1000, 2), round(wall * 1000, 2)))
+        if abs(cpu) < 0.001 and abs(wall) < 0.010:
             break
     else:
-        pytest.fail(f"median differences {[round(m * 1000, 2) for m in medians]} ms")
-    sent = [m["To"] for m in outbox]
-    assert set(sent) == {"ann@example.com"}
+        pytest.fail(f"median differences (CPU ms, wall-clock ms): {attempts}")
+    assert {m["To"] for m in outbox} == {"ann@example.com"}
