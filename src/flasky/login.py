@@ -31,7 +31,7 @@ from flasky.models.login_session import (
     sweep_expired,
 )
 from flasky.models.role import Permission
-from flasky.models.user import load_user_by_session
+from flasky.queries.signed_in import load_signed_in_user
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -68,7 +68,7 @@ async def load_current_user() -> User | AnonymousUser:
     secret = auth_cookie_user.auth_id
     if secret is not None:
         session_id = session_key(str(secret))
-        loaded = await load_user_by_session(get_session(), session_id, BROWSER)
+        loaded = await load_signed_in_user(get_session(), session_id)
         if loaded is not None:
             user = loaded
             g.login_session_id = session_id

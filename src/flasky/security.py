@@ -29,6 +29,13 @@ SESSION = "session"
 
 DEFAULT_HASH_METHOD = "scrypt"
 
+# What the API answers to missing or wrong credentials: every accepted way to authenticate,
+# since a client may know only one of them.
+API_CREDENTIALS_MESSAGE = (
+    "Invalid credentials: send HTTP Basic auth with email:password or with a token as the "
+    "username and an empty password, or Authorization: Bearer <token>"
+)
+
 
 def hash_password(password: str, method: str | None = None) -> str:
     """CPU-heavy (scrypt, ~100 ms): call hash_password_async from async code."""

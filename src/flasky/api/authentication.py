@@ -28,11 +28,6 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 PUBLIC_ENDPOINTS = {"api.openapi"}
 # Longer than any email or token we issue; refused before it reaches the database.
 MAX_CREDENTIAL_LENGTH = 512
-# Every refusal says how to authenticate, since a client may only know one of the ways.
-UNAUTHORIZED_MESSAGE = (
-    "Invalid credentials: send HTTP Basic auth with email:password or with a token as the "
-    "username and an empty password, or Authorization: Bearer <token>"
-)
 
 
 def api_user() -> User:
@@ -91,12 +86,11 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
 async def authenticate() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    try:
-        credentials = request.authorization
-    except ValueError:  # Werkzeug's Basic parser on non-ASCII base64 text
-        credentials = None
+    # An Authorization header that cannot be parsed was refused before this hook
+    # (hardening.refuse_unparsable_credentials).
+    credentials = request.authorization
     if credentials is None:
-        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     if credentials.type == "basic":
         user, token_used = await user_from_credentials(
             credentials.username or "", credentials.password or ""
@@ -106,7 +100,7 @@ async def authenticate() -> Any:
     else:
         user = None
     if user is None:
-        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     g.api_user = user
     g.token_used = token_used
     if not user.confirmed:
@@ -131,7 +125,7 @@ def permission_required(permission: int) -> Callable[[F], F]:
 async def get_token() -> Any:
     # A token buys a token only with a password: a stolen token cannot renew itself forever.
     if g.token_used:
-        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
     session = get_session()
     await sweep_expired(session, api_user().id)

@@ -27,6 +27,7 @@ from flasky.auth.forms import (
 )
 from flasky.auth.mail import send_confirmation, send_email_change, send_password_reset
 from flasky.db import get_session, utcnow
+from flasky.live import record
 from flasky.login import (
     current_user,
     is_safe_next,
@@ -135,6 +136,8 @@ async def login() -> ResponseReturnValue:
 @auth.route("/logout", methods=["POST"])
 @login_required
 async def logout() -> ResponseReturnValue:
+    # The user's open event streams close; those of logins still valid reconnect.
+    await record.session_ended(get_session(), current_user().id)
     await log_out()
     await flash("You have been logged out.")
     return redirect_home()
@@ -147,6 +150,7 @@ async def logout_everywhere() -> ResponseReturnValue:
     user = current_user()
     session = get_session()
     await revoke_sessions(session, user.id)
+    await record.session_ended(session, user.id)
     await session.commit()
     sign_out()
     await flash("You have been logged out of every session and API token.")
@@ -229,6 +233,7 @@ async def change_password() -> ResponseReturnValue:
             await user.set_password(form.password.data)
             # Every other login and API token of this user ends; this browser carries on.
             await revoke_other_sessions(user)
+            await record.session_ended(get_session(), user.id)
             await get_session().commit()
             await flash("Your password has been updated.")
             return redirect_home()
@@ -270,6 +275,7 @@ async def password_reset(token: str) -> ResponseReturnValue:
             await session.rollback()
             return await dead_reset_link()
         await revoke_sessions(session, user.id)
+        await record.session_ended(session, user.id)
         await session.commit()
         await flash("Your password has been updated.")
         return redirect(url_for("auth.login"))
@@ -310,6 +316,7 @@ async def change_email(token: str) -> ResponseReturnValue:
     user = current_user()
     if await user.change_email(session, token):
         await revoke_other_sessions(user)
+        await record.session_ended(session, user.id)
         try:
             await session.commit()
         except IntegrityError:

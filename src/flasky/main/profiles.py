@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
+from flasky.live import record
 from flasky.login import (
     admin_required,
     current_user,
@@ -21,7 +22,7 @@ from flasky.login import (
     revoke_other_sessions,
 )
 from flasky.main import main
-from flasky.main.forms import EditProfileAdminForm, EditProfileForm, build_form
+from flasky.main.forms import EditProfileAdminForm, EditProfileForm
 from flasky.models import Permission, Role, User
 from flasky.models.user import load_user
 from flasky.queries import follows, posts, users
@@ -62,8 +63,8 @@ def _clean(value: str | None) -> str | None:
 @login_required
 async def edit_profile() -> Any:
     me: User = current_user()  # type: ignore[assignment]
-    form = await build_form(
-        EditProfileForm, data={"name": me.name, "location": me.location, "about_me": me.about_me}
+    form = await EditProfileForm.create_form(
+        data={"name": me.name, "location": me.location, "about_me": me.about_me}
     )
     if await form.validate_on_submit():
         me.name = _clean(form.name.data)
@@ -88,8 +89,7 @@ async def edit_profile_admin(id: int) -> Any:
             await session.execute(select(Role.id, Role.name).order_by(Role.permissions, Role.id))
         ).tuples()
     ]
-    form = await build_form(
-        EditProfileAdminForm,
+    form = await EditProfileAdminForm.create_form(
         data={
             "email": target.email,
             "username": target.username,
@@ -117,6 +117,7 @@ async def edit_profile_admin(id: int) -> Any:
         target.about_me = _clean(form.about_me.data)
         if ends_sessions:
             await revoke_other_sessions(target)
+            await record.session_ended(session, target.id)
         try:
             await session.commit()
         except IntegrityError:
@@ -152,6 +153,7 @@ async def follow(username: str) -> Response:
     if not await me.follow(session, target):
         await flash("You are already following this user.")
         return back
+    await record.follow(session, me, target)
     try:
         await session.commit()
     except IntegrityError:

@@ -10,8 +10,8 @@
 The normalisation is written out below rather than imported, so this revision keeps doing
 what it did when the application's code moves on.
 
-Revision ID: b7c1d2e3f4a5
-Revises: 3f5a9d2c7e18
+Revision ID: 8d03e111b2f0
+Revises: b7c1d2e3f4a5
 Create Date: 2026-12-01 13:00:00
 
 """
@@ -24,8 +24,8 @@ import idna
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "b7c1d2e3f4a5"
-down_revision: str | Sequence[str] | None = "3f5a9d2c7e18"
+revision: str = "8d03e111b2f0"
+down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
