@@ -13,7 +13,7 @@ import pytest
 from quart_auth import generate_auth_token
 from sqlalchemy import delete, event, func, select
 
-import flasky.models.user as user_model
+import flasky.queries.signed_in as signed_in
 from flasky import security
 from flasky.db import utcnow
 from flasky.models import Follow, LoginSession, Role, User
@@ -186,7 +186,8 @@ async def test_a_login_ends_after_its_lifetime_whatever_the_cookie_says(
 
     def clock_at(seconds: float) -> None:
         moment = logged_in_at + timedelta(seconds=seconds)
-        monkeypatch.setattr(user_model, "utcnow", lambda: moment)
+        # The clock of the statement that loads the signed-in user through their login.
+        monkeypatch.setattr(signed_in, "utcnow", lambda: moment)
 
     clock_at(lifetime - 60)
     assert await greeting(client) == "ann"
