@@ -162,7 +162,7 @@ async def test_concurrent_registrations_of_one_name_let_exactly_one_through(app,
 
 # -- the migration fills the keys, and refuses collisions ---------------------------------------
 
-PREVIOUS = "b7c1d2e3f4a5"
+PREVIOUS = "b7c41d0e9a25"
 
 
 def insert_users(*rows: tuple[str, str]):  # noqa: ANN201

@@ -11,7 +11,7 @@ The normalisation is written out below rather than imported, so this revision ke
 what it did when the application's code moves on.
 
 Revision ID: 8d03e111b2f0
-Revises: b7c1d2e3f4a5
+Revises: b7c41d0e9a25
 Create Date: 2026-12-01 13:00:00
 
 """
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "8d03e111b2f0"
-down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
+down_revision: str | Sequence[str] | None = "b7c41d0e9a25"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
