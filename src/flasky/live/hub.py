@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _REMEMBERED_IDS = 512
 
 class Stream:
     def __init__(self, user_id: int, post_id: int | None, queue_size: int) -> None:
+        self.id = uuid.uuid4().hex
         self.user_id = user_id
         self.post_id = post_id
         self.queue: asyncio.Queue[object] = asyncio.Queue(queue_size)
