@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 from flasky.db import Database, get_database
 from flasky.live.hub import EventRef, Hub
 from flasky.models import Event
+from flasky.workers import master_stop_event
 
 log = logging.getLogger("flasky.live")
 
@@ -341,6 +342,7 @@ class Live:
         self.channel = config["FLASKY_EVENTS_CHANNEL"]
         self.poll_interval = float(config["FLASKY_EVENTS_POLL_INTERVAL"])
         self.transport: Transport | None = None
+        self._watch: asyncio.Task | None = None
 
     def choose_transport(self) -> Transport:
         redis_url = self.app.config.get("REDIS_URL")
@@ -351,10 +353,27 @@ class Live:
         return PostgresTransport(self)
 
     async def start(self) -> None:
+        self.hub.closing = False
         self.transport = self.choose_transport()
         await self.transport.start()
+        stopping = master_stop_event()
+        if stopping is not None:
+            self._watch = asyncio.get_running_loop().create_task(self._end_streams_on(stopping))
+
+    async def _end_streams_on(self, stopping: Any) -> None:
+        """Hypercorn waits up to graceful_timeout for open responses when it stops: end the
+        streams as soon as the stop begins (their browsers reconnect to another server)."""
+        # A multiprocessing event (set in another process) has no awaitable form: poll it.
+        while not stopping.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        log.info("Stopping: closing %d event streams", self.hub.stream_count)
+        self.hub.closing = True
+        self.hub.close_all("shutdown")
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        self.hub.closing = True
         self.hub.close_all("shutdown")
         if self.transport is not None:
             await self.transport.stop()

@@ -104,6 +104,8 @@ class Hub:
         self.queue_size = queue_size
         self.by_user: dict[int, set[Stream]] = {}
         self.by_post: dict[int, set[Stream]] = {}
+        # Set when the worker stops: no new stream opens.
+        self.closing = False
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -112,6 +114,8 @@ class Hub:
 
     def open(self, user_id: int, post_id: int | None = None, *, limit: int = 5) -> Stream:
         """A new stream of user_id's (reading post_id's comments), unless they hold `limit`."""
+        if self.closing:
+            raise StreamLimit()
         streams = self.by_user.setdefault(user_id, set())
         if len(streams) >= limit:
             if not streams:

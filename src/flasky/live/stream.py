@@ -78,6 +78,8 @@ async def event_stream(session: AsyncSession, user_id: int) -> Response:
     post_id = requested_post_id()
     after = requested_last_event_id()
     limit = int(config["FLASKY_MAX_STREAMS_PER_USER"])
+    if live.hub.closing:
+        return json_error(503, "This server is stopping; connect again.")
     try:
         stream = live.hub.open(user_id, post_id, limit=limit)
     except StreamLimit:
