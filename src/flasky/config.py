@@ -152,6 +152,8 @@ class Config:
         self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
         # Seconds /healthz waits for the database's answer to SELECT 1.
         self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # While the schema is behind the code, seconds between checks (flasky/schema.py).
+        self.FLASKY_SCHEMA_RECHECK = env_float("FLASKY_SCHEMA_RECHECK", 5.0)
         # gc.freeze() at startup: production configs only (a test run builds many apps).
         self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
