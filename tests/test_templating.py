@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 
-import flask.templating
 import pytest
 from quart import url_for as quart_url_for
 
+from flasky.compat.quart_templating import FLASK_DEFAULT_CONTEXT_PROCESSOR
 from flasky.templating import MemoizedUrls
 
 
@@ -80,6 +80,6 @@ async def test_memoized_urls_step_aside_for_url_defaults(app):
 
 def test_context_processors_run_on_the_loop(app):
     for processors in app.template_context_processors.values():
-        assert flask.templating._default_template_ctx_processor not in processors
+        assert FLASK_DEFAULT_CONTEXT_PROCESSOR not in processors
         for processor in processors:
             assert inspect.iscoroutinefunction(processor)
