@@ -1,6 +1,6 @@
 """Rate limits on the endpoints that guess or spend: login, registration, password-reset
-requests, confirmation-mail resends and API token issue (issue 8, point 2), per client
-address; and on wrong passwords sent to any API endpoint in Basic auth.
+requests, confirmation-mail resends, API token issue (issue 8, point 2) and Markdown
+previews, per client address; and on wrong passwords sent to any API endpoint in Basic auth.
 
 quart-rate-limiter does the counting (GCRA, `Retry-After`, `RateLimit-*` headers). Its
 limits normally ride on view functions as decorator attributes; here they are chosen by
@@ -46,6 +46,8 @@ LIMITED_ENDPOINTS = {
         "RATELIMIT_RESEND_CONFIRMATION", frozenset({"POST"})
     ),
     "api.get_token": LimitedEndpoint("RATELIMIT_API_TOKEN", frozenset({"POST"})),
+    # Each preview renders Markdown and stores nothing: free work for a script otherwise.
+    "main.preview": LimitedEndpoint("RATELIMIT_PREVIEW", frozenset({"POST"})),
 }
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
