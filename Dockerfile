@@ -18,7 +18,8 @@ WORKDIR /app
 
 # Dependencies and the package first, so editing templates does not reinstall them.
 COPY pyproject.toml README.md ./
-COPY src ./src
+# Only the application package: the benchmark (src/flasky_bench) stays out of the image.
+COPY src/flasky ./src/flasky
 # The installed copy in site-packages is the one that runs; the source is not kept.
 RUN pip install . && rm -rf src build
 

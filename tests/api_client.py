@@ -18,6 +18,9 @@ from referencing.jsonschema import DRAFT202012
 from flasky.api.openapi import openapi_document
 
 PREFIX = "/api/v1"
+# The Basic credentials of the `john` and `susan` fixtures (tests/conftest.py).
+JOHN = ("john@example.com", "cat")
+SUSAN = ("susan@example.com", "dog")
 DOCUMENT_URI = "urn:flasky:openapi"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from quart import Quart
@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky import create_app
 from flasky.config import async_database_url
 from flasky.db import Base, Database, get_database
-from flasky.models import Role
+from flasky.models import Role, User
+from tests.api_client import APIClient
+from tests.factories import make_user
 
 
 def test_database_url(tmp_path) -> str:
@@ -87,3 +89,59 @@ def client(app) -> TestClientProtocol:
 def outbox(app) -> list:
     """Messages the testing config captured instead of sending."""
     return app.extensions.setdefault("mail_outbox", [])
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared Redis the tests may use (TEST_REDIS_URL; .ci/run sets it)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_REDIS_URL is not set (.ci/run sets it)")
+        pytest.skip("TEST_REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url) -> Iterator[str]:
+    """A key prefix of this test's own in the shared Redis, removed afterwards."""
+    import uuid
+
+    import redis
+
+    prefix = f"flasky-test-{uuid.uuid4().hex}"
+    yield prefix
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_store(request) -> dict:
+    """Settings for each rate limit store: the worker's memory, or the shared Redis."""
+    if request.param == "memory":
+        return {"REDIS_URL": ""}
+    return {
+        "REDIS_URL": request.getfixturevalue("redis_url"),
+        "FLASKY_REDIS_PREFIX": request.getfixturevalue("redis_prefix"),
+    }
+
+
+# -- the API's usual cast ---------------------------------------------------------------
+
+
+@pytest.fixture
+def api(client) -> APIClient:
+    """A client for /api/v1 that checks each response against the OpenAPI document."""
+    return APIClient(client)
+
+
+@pytest.fixture
+async def john(session) -> User:
+    return await make_user(session, username="john", email="john@example.com", password="cat")
+
+
+@pytest.fixture
+async def susan(session) -> User:
+    return await make_user(session, username="susan", email="susan@example.com", password="dog")

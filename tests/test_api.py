@@ -10,18 +10,8 @@ from quart_auth import authenticated_client
 
 from flasky import security
 from flasky.login import auth_id_for
-from tests.api_client import APIClient, basic
+from tests.api_client import basic
 from tests.factories import make_user
-
-
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
-
-
-@pytest.fixture
-async def john(session):
-    return await make_user(session, username="john", email="john@example.com", password="cat")
 
 
 async def test_404_is_json(client, john):

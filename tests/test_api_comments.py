@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from flasky.db import utcnow
 from flasky.models import Comment, Permission, Role
-from tests.api_client import APIClient
+from tests.api_client import JOHN, SUSAN
 from tests.factories import make_comment, make_post, make_user
 
 PER_PAGE = 2
@@ -21,23 +21,6 @@ def app_config() -> dict:
     return {"FLASKY_COMMENTS_PER_PAGE": PER_PAGE}
 
 
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
-
-
-@pytest.fixture
-async def john(session):
-    return await make_user(session, username="john", email="john@example.com", password="cat")
-
-
-@pytest.fixture
-async def susan(session):
-    return await make_user(session, username="susan", email="susan@example.com", password="dog")
-
-
-JOHN = ("john@example.com", "cat")
-SUSAN = ("susan@example.com", "dog")
 
 
 async def test_comments(api, session, john, susan):

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from flasky.models import Comment, Post
-from tests.api_client import APIClient
 from tests.factories import make_post, make_user
 
 MAX_CONTENT_LENGTH = 64 * 1024  # above the longest post the forms allow
@@ -21,20 +20,10 @@ def app_config() -> dict:
     return {"MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH}
 
 
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
-
-
 @dataclass
 class Target:
     method: str
     url: str
-
-
-@pytest.fixture
-async def john(session):
-    return await make_user(session, username="john", email="john@example.com", password="cat")
 
 
 @pytest.fixture
@@ -106,7 +95,8 @@ async def test_bad_input_is_a_4xx_and_saves_nothing(api, session, target, case):
 
 @pytest.mark.parametrize("too_long", [False, True])
 async def test_bodies_are_capped_like_the_forms(api, session, target, too_long):
-    from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
+    from flasky.models.comment import COMMENT_MAX_LENGTH
+    from flasky.models.post import POST_MAX_LENGTH
 
     limit = COMMENT_MAX_LENGTH if target.url.endswith("/comments/") else POST_MAX_LENGTH
     before = await saved_state(session)

@@ -9,14 +9,9 @@ import re
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from tests.api_client import APIClient, document
+from tests.api_client import document
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-
-
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
 
 
 async def test_document_is_served_without_auth(api):

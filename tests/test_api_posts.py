@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from flasky.db import utcnow
 from flasky.models import Follow, Permission, Post, Role
-from tests.api_client import APIClient
+from tests.api_client import JOHN
 from tests.factories import make_comment, make_post, make_user
 
 PER_PAGE = 3
@@ -20,17 +20,6 @@ def app_config() -> dict:
     return {"FLASKY_POSTS_PER_PAGE": PER_PAGE}
 
 
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
-
-
-@pytest.fixture
-async def john(session):
-    return await make_user(session, username="john", email="john@example.com", password="cat")
-
-
-JOHN = ("john@example.com", "cat")
 
 
 async def test_posts(api, john):

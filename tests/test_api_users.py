@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_client import APIClient
 from tests.factories import make_post, make_user
-
-
-@pytest.fixture
-def api(client) -> APIClient:
-    return APIClient(client)
 
 
 async def test_users(api, session):

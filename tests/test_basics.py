@@ -47,4 +47,5 @@ def test_production_refuses_missing_or_default_secret_key(monkeypatch, name, key
 
 def test_production_starts_with_a_real_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "https://blog.example.com")
     assert load_config("production").SECRET_KEY == "x" * 40

@@ -120,14 +120,15 @@ async def test_message_has_prefix_sender_and_text_and_html_bodies(app, client, o
     assert "1 hour" in mail_text(message)
 
 
-async def test_links_in_mail_use_the_request_host(client, outbox):
+@pytest.mark.parametrize("app_config", [{"FLASKY_BASE_URL": "https://blog.example.com"}])
+async def test_links_in_mail_use_the_site_address_never_the_request_host(client, outbox):
     await client.post(
         "/auth/register",
         form={"email": "j@example.com", "username": "j", "password": "a", "password2": "a"},
-        headers={"Host": "flasky.example.org:8443"},
+        headers={"Host": "evil.example:8443"},
     )
     link = link_in(outbox[0], "/auth/confirm")
-    assert link.startswith("http://flasky.example.org:8443/auth/confirm/")
+    assert link.startswith("https://blog.example.com/auth/confirm/")
 
 
 def test_link_lifetime_is_described_in_words():

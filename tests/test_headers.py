@@ -114,6 +114,7 @@ def _set_cookies(response) -> dict:
 @pytest.fixture
 async def production_app(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret-for-tests")
+    monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")
     monkeypatch.setenv("MAIL_BACKEND", "memory")
     monkeypatch.delenv("LOG_TO", raising=False)

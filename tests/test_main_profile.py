@@ -252,7 +252,7 @@ async def test_admin_can_edit_their_own_profile(client, session):
 
 
 async def test_profile_by_username_reads_the_same_figures_as_profile_stats(session):
-    from flasky.main import queries
+    from flasky.queries import users as queries
 
     ann = await make_user(session, username="ann")
     bob = await make_user(session, username="bob")

@@ -251,6 +251,7 @@ def _our_handlers(logger: logging.Logger) -> list[logging.Handler]:
 
 def test_docker_config_logs_to_stderr(monkeypatch, restore_flasky_logger):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
 
     create_app("docker")
     create_app("docker")  # building the app again must not stack handlers
@@ -266,6 +267,7 @@ def test_docker_config_logs_to_stderr(monkeypatch, restore_flasky_logger):
 
 def test_unix_config_logs_to_syslog(monkeypatch, restore_flasky_logger):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
 
     create_app("unix")
 
@@ -403,6 +405,7 @@ async def test_errors_are_not_mailed_when_error_mail_is_off(probe_app, client, o
 @pytest.mark.parametrize("name", ["production", "docker", "unix"])
 def test_production_configs_mail_errors_by_default(monkeypatch, restore_flasky_logger, name):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
     monkeypatch.delenv("FLASKY_ERROR_MAIL", raising=False)
 
     assert create_app(name).config["FLASKY_ERROR_MAIL"] is True
@@ -414,6 +417,7 @@ def test_production_freezes_startup_objects_once_per_process(monkeypatch, restor
     from flasky import production
 
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
     monkeypatch.setattr(production, "_frozen", False)
     testing = create_app("testing")
     assert production.freeze_startup_objects(testing) is False  # never in a test app

@@ -2,7 +2,8 @@
 flight is finished, and queued mail is delivered, or written to the log when the mail
 server is too slow, never dropped silently.
 
-The server runs the production config from the repository's hypercorn.toml, on the test
+The server runs the production config from the repository's hypercorn.toml, with 1 and
+with 2 workers (with several, the master used to SIGTERM a worker still busy), on the test
 database (SQLite file or TEST_DATABASE_URL), with mail going to an aiosmtpd server in this
 process whose DATA handler is slow.
 """
@@ -11,30 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from flasky.config import ROOT
+from tests.live_server import Server, form_token_and_cookie, free_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SlowMailServer:
@@ -63,67 +52,13 @@ class SlowMailServer:
         self.controller.stop()
 
 
-class Server:
-    """`hypercorn --config hypercorn.toml flasky.asgi:app`, one worker, on a free port."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = log_path
-        self.log_file = open(log_path, "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hypercorn",
-                "--config",
-                str(ROOT / "hypercorn.toml"),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "flasky.asgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    async def wait_ready(self, within: float = 30.0) -> None:
-        deadline = time.monotonic() + within
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, self.log()
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.log()}")
-
-    async def wait_exit(self, within: float) -> int:
-        deadline = time.monotonic() + within
-        while self.process.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        code = self.process.poll()
-        assert code is not None, f"server still running {within}s after SIGTERM:\n{self.log()}"
-        return code
-
-    def log(self) -> str:
-        self.log_file.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.log_file.close()
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def workers(request) -> int:
+    return request.param
 
 
 @pytest.fixture
-def start_server(app, tmp_path):
+def start_server(app, tmp_path, workers):
     """Starts Hypercorn on the test database, which the `app` fixture has just created."""
     servers: list[Server] = []
 
@@ -138,11 +73,13 @@ def start_server(app, tmp_path):
             "MAIL_USE_TLS": "false",
             "MAIL_BACKEND": "smtp",
             "FLASKY_RATE_LIMITS": "off",
+            "FLASKY_BASE_URL": "http://127.0.0.1",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "LOG_TO": "",
             **settings,
         }
         env.pop("FLASKY_ADMIN", None)
-        server = Server(env, tmp_path / f"server-{len(servers)}.log")
+        server = Server(env, tmp_path / f"server-{len(servers)}.log", workers=workers)
         servers.append(server)
         return server
 
@@ -152,20 +89,7 @@ def start_server(app, tmp_path):
 
 
 async def registration_form(server: Server) -> tuple[str, str]:
-    """The CSRF token and the cookie header a browser would send back.
-
-    Production cookies are Secure, which httpx (rightly) keeps off plain HTTP; the test
-    plays the browser behind a TLS-terminating proxy and returns them itself."""
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        page = await client.get("/auth/register")
-    assert page.status_code == 200
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
-    assert token, page.text
-    jar = SimpleCookie()
-    for header in page.headers.get_list("set-cookie"):
-        jar.load(header)
-    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
-    return token.group(1), cookie
+    return await form_token_and_cookie(server.url, "/auth/register")
 
 
 async def send_slowly_through_sigterm(server: Server, path: str, form: dict, cookie: str) -> bytes:

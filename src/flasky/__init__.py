@@ -41,7 +41,9 @@ def create_app(config_name: str | None = None) -> Quart:
         login,
         production,
         ratelimit,
+        site,
         templating,
+        workers,
     )
 
     templating.init_app(app)  # first: it picks the Jinja environment class
@@ -51,9 +53,11 @@ def create_app(config_name: str | None = None) -> Quart:
     csrf.init_app(app)
     errors.init_app(app)
     production.init_app(app)
+    site.init_app(app)  # after production: its host check runs first
     headers.init_app(app)
     ratelimit.init_app(app)
     hardening.init_app(app)
+    workers.init_app(app)
 
     app.register_blueprint(_bootstrap_blueprint())
 

@@ -302,16 +302,52 @@ def test(coverage: bool, pytest_args: tuple[str, ...]) -> None:
     sys.exit(code)
 
 
-# -- commands from other modules --------------------------------------------------------------
-# A feature with its own commands defines a click group in its package and registers it here:
-#     from flasky.bench.cli import bench
-#     cli.add_command(bench)
-from flasky.bench.cli import bench  # noqa: E402
+# -- commands from other packages -------------------------------------------------------------
+# The benchmark and the soak test live in the separate `flasky_bench` package (the `bench`
+# extra), which the runtime image does not ship. It declares its commands as entry points
+# in the "flasky.commands" group; the runtime only looks them up by that group.
+COMMAND_ENTRY_POINTS = "flasky.commands"
+BENCH_INSTALL_HINT = (
+    "`flasky {name}` comes with the benchmark package, which is not installed here. "
+    "Install it from a checkout of the repository: pip install -e '.[bench]'"
+)
+BENCH_COMMANDS = {
+    "bench": "Benchmark the app against a threaded server (needs the bench extra).",
+    "soak": "Run mixed traffic against a 2-worker server, then audit (needs the bench extra).",
+}
 
-cli.add_command(bench)
-from flasky.soak import soak  # noqa: E402
 
-cli.add_command(soak)
+def _not_installed(name: str, help_text: str) -> click.Command:
+    @click.command(
+        name,
+        help=help_text,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+    def command() -> None:
+        raise click.ClickException(BENCH_INSTALL_HINT.format(name=name))
+
+    return command
+
+
+def add_installed_commands(group: click.Group) -> None:
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group=COMMAND_ENTRY_POINTS):
+        try:
+            group.add_command(entry_point.load(), entry_point.name)
+        except ModuleNotFoundError as error:
+            # Declared by this distribution, but the package (or a library of its extra) was
+            # left out, as in the runtime image. A missing product module is a real error.
+            if (error.name or "").split(".")[0] == "flasky":
+                raise
+            continue
+    for name, help_text in BENCH_COMMANDS.items():
+        if name not in group.commands:
+            group.add_command(_not_installed(name, help_text))
+
+
+add_installed_commands(cli)
 
 
 def main() -> None:

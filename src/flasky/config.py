@@ -83,12 +83,33 @@ class Config:
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
+        # The site's public address (https://blog.example.com): every absolute URL in mail,
+        # in the API and in redirects is built from it (flasky/site.py).
+        self.FLASKY_BASE_URL = os.environ.get("FLASKY_BASE_URL", "").strip().rstrip("/")
+        # Other Host names accepted in production, comma-separated (aliases, localhost).
+        self.FLASKY_ALLOWED_HOSTS = os.environ.get("FLASKY_ALLOWED_HOSTS", "")
+        # Production refuses requests for hosts other than those two (400).
+        self.FLASKY_HOST_CHECK = False
         self.SSL_REDIRECT = env_flag("SSL_REDIRECT", False)
         # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
         self.FLASKY_PROXY_COUNT = env_int("FLASKY_PROXY_COUNT", 0)
         self.FLASKY_RATE_LIMITS = env_flag("FLASKY_RATE_LIMITS", False)
+        # Where every worker counts rate limits (redis://host:port/db); empty: each worker
+        # counts alone, in memory.
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        # Seconds a Redis call may take before the limits fail open for that request.
+        self.REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.5)
+        # Prefix of this site's keys, so several sites can share one Redis database.
+        self.FLASKY_REDIS_PREFIX = os.environ.get("FLASKY_REDIS_PREFIX", "flasky")
         # Per client address, "<count>/<period>" joined by ";" (flasky/ratelimit.py).
         self.RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour")
+        # Wrong passwords per account, whatever the client address.
+        self.RATELIMIT_LOGIN_ACCOUNT = os.environ.get(
+            "RATELIMIT_LOGIN_ACCOUNT", "10/minute;50/hour"
+        )
+        self.RATELIMIT_REAUTHENTICATION = os.environ.get(
+            "RATELIMIT_REAUTHENTICATION", "5/15minutes"
+        )
         self.RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "5/minute;20/hour")
         self.RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5/minute;20/hour")
         self.RATELIMIT_RESEND_CONFIRMATION = os.environ.get(
@@ -131,6 +152,10 @@ class Config:
 
     def check(self) -> None:
         """Raise ConfigError for settings this config cannot run with."""
+        if self.FLASKY_BASE_URL:
+            from flasky.site import parse_base_url
+
+            parse_base_url(self.FLASKY_BASE_URL)
 
 
 class DevelopmentConfig(Config):
@@ -154,6 +179,10 @@ class TestingConfig(Config):
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or "memory"
         self.SERVER_NAME = None
         self.FLASKY_RATE_LIMITS = False
+        # Links follow the test client's host unless a test sets a site address.
+        self.FLASKY_BASE_URL = ""
+        # Each test's limits start empty; tests of the shared store set their own.
+        self.REDIS_URL = ""
         # Cheap hashes keep the suite fast; tests about hashing cost set scrypt themselves.
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 
@@ -170,6 +199,7 @@ class ProductionConfig(Config):
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 365 * 24 * 3600)
         self.QUART_AUTH_COOKIE_SECURE = True
         self.SESSION_COOKIE_SECURE = True
+        self.FLASKY_HOST_CHECK = True
 
     def check(self) -> None:
         key = os.environ.get("SECRET_KEY")
@@ -178,6 +208,12 @@ class ProductionConfig(Config):
                 "SECRET_KEY is missing or left at its default: set SECRET_KEY to a long random "
                 "string before running the production config."
             )
+        if not self.FLASKY_BASE_URL:
+            raise ConfigError(
+                "FLASKY_BASE_URL is missing: set it to the site's public address (e.g. "
+                "https://blog.example.com) before running the production config."
+            )
+        super().check()
 
 
 class DockerConfig(ProductionConfig):

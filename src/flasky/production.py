@@ -213,7 +213,12 @@ async def _before_everything() -> Response | None:
     if request.endpoint == "healthz":
         return await healthz()
     if current_app.config.get("SSL_REDIRECT") and not request.is_secure:
-        secure_url = "https://" + request.url.split("://", 1)[1]
+        # The configured address, never the Host header the client sent.
+        base = current_app.config.get("FLASKY_BASE_URL")
+        if base and base.startswith("https://"):
+            secure_url = base + request.full_path.rstrip("?")
+        else:
+            secure_url = "https://" + request.url.split("://", 1)[1]
         # 308 keeps the method and body of a POST; GET and HEAD get the classic 301.
         code = 301 if request.method in ("GET", "HEAD") else 308
         return redirect(secure_url, code)

@@ -8,14 +8,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from quart import current_app, g, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from flasky import security
 from flasky.api import api
 from flasky.db import get_session
 from flasky.models import User
+from flasky.queries.users import user_by_email
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -51,9 +50,7 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
     session = get_session()
     if password == "":
         return await User.verify_auth_token(session, email_or_token), True
-    user = await session.scalar(
-        select(User).options(joinedload(User.role)).where(User.email == email_or_token.lower())
-    )
+    user = await user_by_email(session, email_or_token)
     # Hand the connection back before the slow hash: on SQLite (one connection per process)
     # every other request waited behind each ~100 ms check, and under load the checks ran
     # one at a time; on PostgreSQL they held pool connections. The user stays loaded

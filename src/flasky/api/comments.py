@@ -4,55 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import current_app
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
-from flasky.api.inputs import build_from_json, json_body
-from flasky.api.pagination import paginate
+from flasky.api.inputs import build_from_json, json_body, valid_id
 from flasky.api.posts import get_post_or_404
-from flasky.api.queries import valid_id
-from flasky.api.representations import absolute_url_for, comment_json
+from flasky.api.representations import absolute_url_for, comment_json, page_json
 from flasky.db import get_session
 from flasky.models import Comment, Permission
+from flasky.queries import comments
+from flasky.queries.comments import CommentItem
+from flasky.queries.pagination import Page, per_page, requested_page
+
+
+def _comments_json(page: Page[CommentItem], endpoint: str, **values: Any) -> dict[str, Any]:
+    me = api_user()
+    items = [comment_json(comment, me) for comment in page.items]
+    return page_json(page, "comments", items, endpoint, **values)
+
+
+async def get_comment_or_404(id: int) -> CommentItem:
+    comment = await comments.comment_by_id(get_session(), id) if valid_id(id) else None
+    if comment is None:
+        raise NotFound("Comment not found")
+    return comment
 
 
 @api.route("/comments/")
 async def get_comments() -> Any:
-    statement = select(Comment).order_by(Comment.timestamp.desc(), Comment.id.desc())
-    page = await paginate(get_session(), statement, current_app.config["FLASKY_COMMENTS_PER_PAGE"])
-    viewer = api_user()
-    return {
-        "comments": [comment_json(comment, viewer) for comment in page.items],
-        **page.links("api.get_comments"),
-    }
+    page = await comments.all_comments_page(
+        get_session(), page=requested_page(), per_page=per_page("FLASKY_COMMENTS_PER_PAGE")
+    )
+    return _comments_json(page, "api.get_comments")
 
 
 @api.route("/comments/<int:id>")
 async def get_comment(id: int) -> Any:
-    comment = await get_session().get(Comment, id) if valid_id(id) else None
-    if comment is None:
-        raise NotFound("Comment not found")
-    return comment_json(comment, api_user())
+    return comment_json(await get_comment_or_404(id), api_user())
 
 
 @api.route("/posts/<int:id>/comments/")
 async def get_post_comments(id: int) -> Any:
     post = await get_post_or_404(id)
     # Oldest first, as under a post on the site.
-    statement = (
-        select(Comment)
-        .where(Comment.post_id == post.id)
-        .order_by(Comment.timestamp.asc(), Comment.id.asc())
+    page = await comments.post_comments_page(
+        get_session(),
+        post.id,
+        page=requested_page(),
+        per_page=per_page("FLASKY_COMMENTS_PER_PAGE"),
     )
-    page = await paginate(get_session(), statement, current_app.config["FLASKY_COMMENTS_PER_PAGE"])
-    viewer = api_user()
-    return {
-        "comments": [comment_json(comment, viewer) for comment in page.items],
-        **page.links("api.get_post_comments", id=post.id),
-    }
+    return _comments_json(page, "api.get_post_comments", id=post.id)
 
 
 @api.route("/posts/<int:id>/comments/", methods=["POST"])
@@ -66,4 +68,8 @@ async def new_post_comment(id: int) -> Any:
     session.add(comment)
     await session.commit()
     location = absolute_url_for("api.get_comment", id=comment.id)
-    return comment_json(comment, api_user()), 201, {"Location": location}
+    return (
+        comment_json(await get_comment_or_404(comment.id), api_user()),
+        201,
+        {"Location": location},
+    )

@@ -10,9 +10,19 @@ from typing import Any, TypeVar
 from quart import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from flasky.models import ValidationError
+from flasky.models import Comment, Post, ValidationError
+from flasky.models.comment import COMMENT_MAX_LENGTH
+from flasky.models.post import POST_MAX_LENGTH
 
 T = TypeVar("T")
+
+# Ids are 32-bit integers on PostgreSQL; a larger one in a URL matches no row (and would
+# make the driver raise), so it is answered with 404 before any query.
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
 
 
 async def json_body() -> Any:
@@ -52,9 +62,6 @@ def _build(from_json: Callable[[Any], T], data: Any) -> T:
 def _check_length(from_json: Callable[[Any], Any], data: Any) -> None:
     # The pages' forms cap bodies; without the same cap here the API stored what the site
     # refuses, and one request could cost seconds of Markdown rendering.
-    from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
-    from flasky.models import Comment, Post
-
     limits = {
         Post.from_json: ("post", POST_MAX_LENGTH),
         Comment.from_json: ("comment", COMMENT_MAX_LENGTH),

@@ -1,17 +1,17 @@
-"""Rows to the book's JSON shapes (SPEC §6), with absolute URLs and counts from grouped queries."""
+"""Records to the book's JSON shapes, with absolute URLs: one function per resource, each
+built from the read layer's record (or the user row), never from positional columns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from flasky.api.queries import comment_counts, post_count
-from flasky.models import Comment, Permission, Post, User
+from flasky.models import Permission, User
+from flasky.queries.comments import CommentItem
+from flasky.queries.pagination import Page
+from flasky.queries.posts import PostItem
 from flasky.templating import url_for
 
-# SPEC §8: what the site shows in place of a disabled comment.
+# What the site shows in place of a comment a moderator disabled.
 DISABLED_COMMENT = "This comment has been disabled by a moderator."
 
 
@@ -19,26 +19,51 @@ def absolute_url_for(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-async def posts_json(session: AsyncSession, posts: Sequence[Post]) -> list[dict[str, Any]]:
-    """A page of posts; their comment counts come from one grouped query."""
-    counts = await comment_counts(session, (post.id for post in posts))
-    return [post.to_json(absolute_url_for, counts.get(post.id, 0)) for post in posts]
+def post_json(post: PostItem) -> dict[str, Any]:
+    return {
+        "url": absolute_url_for("api.get_post", id=post.id),
+        "body": post.body,
+        "body_html": post.body_html,
+        "timestamp": post.timestamp.isoformat(),
+        "author_url": absolute_url_for("api.get_user", id=post.author_id),
+        "comments_url": absolute_url_for("api.get_post_comments", id=post.id),
+        "comment_count": post.comment_count,
+    }
 
 
-async def post_json(session: AsyncSession, post: Post) -> dict[str, Any]:
-    return (await posts_json(session, [post]))[0]
-
-
-async def user_json(session: AsyncSession, user: User) -> dict[str, Any]:
-    return user.to_json(absolute_url_for, await post_count(session, user.id))
-
-
-def comment_json(comment: Comment, viewer: User) -> dict[str, Any]:
+def comment_json(comment: CommentItem, me: User) -> dict[str, Any]:
     """The book's comment JSON plus `disabled`. A moderator's verdict holds in the API too:
     only moderators read the text of a disabled comment, as on the site."""
-    data = comment.to_json(absolute_url_for)
-    data["disabled"] = bool(comment.disabled)
-    if comment.disabled and not viewer.can(Permission.MODERATE):
-        data["body"] = DISABLED_COMMENT
-        data["body_html"] = f"<i>{DISABLED_COMMENT}</i>"
-    return data
+    hidden = comment.disabled and not me.can(Permission.MODERATE)
+    return {
+        "url": absolute_url_for("api.get_comment", id=comment.id),
+        "post_url": absolute_url_for("api.get_post", id=comment.post_id),
+        "body": DISABLED_COMMENT if hidden else comment.body,
+        "body_html": f"<i>{DISABLED_COMMENT}</i>" if hidden else comment.body_html,
+        "timestamp": comment.timestamp.isoformat(),
+        "author_url": absolute_url_for("api.get_user", id=comment.author_id),
+        "disabled": comment.disabled,
+    }
+
+
+def user_json(user: User, post_count: int) -> dict[str, Any]:
+    return {
+        "url": absolute_url_for("api.get_user", id=user.id),
+        "username": user.username,
+        "member_since": user.member_since.isoformat(),
+        "last_seen": user.last_seen.isoformat(),
+        "posts_url": absolute_url_for("api.get_user_posts", id=user.id),
+        "followed_posts_url": absolute_url_for("api.get_user_followed_posts", id=user.id),
+        "post_count": post_count,
+    }
+
+
+def page_json(page: Page, name: str, items: list[Any], endpoint: str, **values: Any) -> dict:
+    """A page of a list as the book's API shapes it: the items under `name`, then the
+    absolute URLs of the previous and next pages (or null) and the total count."""
+    return {
+        name: items,
+        "prev": absolute_url_for(endpoint, page=page.page - 1, **values) if page.has_prev else None,
+        "next": absolute_url_for(endpoint, page=page.page + 1, **values) if page.has_next else None,
+        "count": page.total,
+    }

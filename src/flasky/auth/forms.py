@@ -21,11 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from flasky.db import get_session
 from flasky.models import User
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN
-
-
-def normalise_email(value: str | None) -> str | None:
-    return value.strip().lower() if isinstance(value, str) else value
+from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_email
 
 
 def email_field(label: str = "Email") -> EmailField:

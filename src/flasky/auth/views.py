@@ -13,11 +13,9 @@ from datetime import timedelta
 from quart import current_app, flash, redirect, render_template, request, url_for
 from quart.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from flasky import security
+from flasky import ratelimit, security
 from flasky.auth import auth
 from flasky.auth.forms import (
     ChangeEmailForm,
@@ -39,6 +37,7 @@ from flasky.login import (
 )
 from flasky.models import User
 from flasky.models.user import create_user, load_user
+from flasky.queries.users import user_by_email
 
 # SPEC §5 asks for last_seen on each request; writing it at most once a minute per user
 # shows the same "last seen" to readers and spares a write transaction on every page view.
@@ -115,15 +114,16 @@ def redirect_home() -> ResponseReturnValue:
 async def login() -> ResponseReturnValue:
     form = await LoginForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(
-            select(User).options(joinedload(User.role)).where(User.email == form.email.data)
-        )
+        user = await user_by_email(get_session(), form.email.data)
         await end_read_transaction()
+        account = form.email.data
+        await ratelimit.refuse_account_if_exhausted(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         if await password_matches(user, form.password.data):
             assert user is not None
             sign_in(user, remember=form.remember_me.data)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("main.index"))
+        await ratelimit.count_wrong_password(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         await flash("Invalid email or password.")
     return await render_template("auth/login.html", form=form)
 
@@ -207,6 +207,7 @@ async def change_password() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         if await user.check_password(form.old_password.data):
             await user.set_password(form.password.data)
             await get_session().commit()
@@ -214,6 +215,7 @@ async def change_password() -> ResponseReturnValue:
             refresh_sign_in(user)
             await flash("Your password has been updated.")
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid password.")
     return await render_template("auth/change_password.html", form=form)
 
@@ -224,7 +226,7 @@ async def password_reset_request() -> ResponseReturnValue:
         return redirect_home()
     form = await PasswordResetRequestForm.create_form()
     if await form.validate_on_submit():
-        user = await get_session().scalar(select(User).where(User.email == form.email.data))
+        user = await user_by_email(get_session(), form.email.data)
         if user is not None:
             await send_password_reset(user)
         # The same answer either way: the page must not reveal who has an account.
@@ -272,12 +274,14 @@ async def change_email_request() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = current_user()
         await end_read_transaction()
+        await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         if await user.check_password(form.password.data):
             await send_email_change(user, form.email.data)
             await flash(
                 "An email with instructions to confirm your new email address has been sent to you."
             )
             return redirect_home()
+        await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         await flash("Invalid email or password.")
     return await render_template("auth/change_email.html", form=form)
 

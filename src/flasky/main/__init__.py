@@ -2,4 +2,4 @@ from quart import Blueprint
 
 main = Blueprint("main", __name__)
 
-from flasky.main import views  # noqa: E402,F401
+from flasky.main import profiles, views  # noqa: E402,F401

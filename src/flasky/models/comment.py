@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from flasky.models.post import Post
     from flasky.models.user import User
 
+# The site's form and the API apply the same limit.
+COMMENT_MAX_LENGTH = 5_000
+
 
 class Comment(Base):
     __tablename__ = "comments"
@@ -39,16 +42,6 @@ class Comment(Base):
     def set_body(self, body: str) -> None:
         self.body = body
         self.body_html = render_comment(body)
-
-    def to_json(self, url_for: Any) -> dict[str, Any]:
-        return {
-            "url": url_for("api.get_comment", id=self.id),
-            "post_url": url_for("api.get_post", id=self.post_id),
-            "body": self.body,
-            "body_html": self.body_html,
-            "timestamp": self.timestamp.isoformat(),
-            "author_url": url_for("api.get_user", id=self.author_id),
-        }
 
     @staticmethod
     def from_json(json_comment: Any) -> Comment:

@@ -51,17 +51,6 @@ class Role(Base):
     def has_permission(self, perm: int) -> bool:
         return self.permissions & perm == perm
 
-    def add_permission(self, perm: int) -> None:
-        if not self.has_permission(perm):
-            self.permissions += perm
-
-    def remove_permission(self, perm: int) -> None:
-        if self.has_permission(perm):
-            self.permissions -= perm
-
-    def reset_permissions(self) -> None:
-        self.permissions = 0
-
     @staticmethod
     async def insert_roles(session: AsyncSession) -> None:
         """Insert or update the three roles; safe to run again."""

@@ -37,6 +37,11 @@ USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*\Z"
 USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
 
 
+def normalise_email(value: str | None) -> str | None:
+    """Addresses are stored and looked up trimmed and lowercased."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def email_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
 
@@ -85,20 +90,7 @@ class User(Base):
         self.avatar_hash = email_hash(email) if email else None
         return email
 
-    # -- passwords: the hash is write-only from outside -----------------------------------
-
-    @property
-    def password(self) -> str:
-        raise AttributeError("password is not a readable attribute")
-
-    @password.setter
-    def password(self, password: str) -> None:
-        self.password_hash = security.hash_password(password)
-
-    def verify_password(self, password: str) -> bool:
-        if not self.password_hash:
-            return False
-        return security.check_password(self.password_hash, password)
+    # -- passwords: hashed and checked in a worker thread -------------------------------
 
     async def set_password(self, password: str) -> None:
         """Hash in a worker thread: scrypt must not stall the event loop."""
@@ -236,9 +228,6 @@ class User(Base):
             )
         )
 
-    async def is_followed_by(self, session: AsyncSession, user: User) -> bool:
-        return await user.is_following(session, self)
-
     async def follow(self, session: AsyncSession, user: User) -> bool:
         """Add the follow unless it exists; True when something changed."""
         if await self.is_following(session, user):
@@ -251,26 +240,6 @@ class User(Base):
             delete(Follow).where(Follow.follower_id == self.id, Follow.followed_id == user.id)
         )
         return bool(result.rowcount)
-
-    @property
-    def followed_posts(self) -> Select[tuple[Post]]:
-        """Posts of everyone this user follows (themself included, through the self-follow)."""
-        return (
-            select(Post)
-            .join(Follow, Follow.followed_id == Post.author_id)
-            .where(Follow.follower_id == self.id)
-        )
-
-    def to_json(self, url_for: Any, post_count: int) -> dict[str, Any]:
-        return {
-            "url": url_for("api.get_user", id=self.id),
-            "username": self.username,
-            "member_since": self.member_since.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "posts_url": url_for("api.get_user_posts", id=self.id),
-            "followed_posts_url": url_for("api.get_user_followed_posts", id=self.id),
-            "post_count": post_count,
-        }
 
     def __repr__(self) -> str:
         return f"<User {self.username!r}>"

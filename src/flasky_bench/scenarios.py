@@ -2,7 +2,7 @@
 threaded comparison server, served and pinned as in the main matrix:
 
 (a) idle: 1,000 keep-alive connections opened and left idle while 10 clients load `/`;
-(b) slow I/O: every SQL statement waits FLASKY_BENCH_DB_LATENCY_MS (flasky.bench.instrument)
+(b) slow I/O: every SQL statement waits FLASKY_BENCH_DB_LATENCY_MS (flasky_bench.instrument)
     while 100 clients load `/`, against the thread pool's bound threads / (statements x delay);
 (c) password load: 16 clients hit the API with email:password (a scrypt check each) while
     4 clients load `/`, against `/` alone.
@@ -21,10 +21,10 @@ from typing import Any
 
 import click
 
-from flasky.bench.loadgen import LoadResult, run_load
-from flasky.bench.runner import basic_header
-from flasky.bench.seed import BENCH_PASSWORD, Landmarks
-from flasky.bench.servers import (
+from flasky_bench.loadgen import LoadResult, run_load
+from flasky_bench.runner import basic_header
+from flasky_bench.seed import BENCH_PASSWORD, Landmarks
+from flasky_bench.servers import (
     RunningServer,
     ServerSpec,
     app_env,
@@ -316,7 +316,7 @@ def _servers(
         ServerSpec(
             "flasky",
             hypercorn_command(
-                "flasky.bench.asgi:app",
+                "flasky_bench.asgi:app",
                 workers=options["workers"],
                 worker_class=options["worker_class"],
                 keep_alive=keep_alive,
@@ -332,7 +332,7 @@ def _servers(
             ServerSpec(
                 "threaded",
                 gunicorn_command(
-                    "flasky.bench.threaded:create_app()",
+                    "flasky_bench.threaded:create_app()",
                     workers=options["workers"],
                     threads=threads,
                     keep_alive=keep_alive,
@@ -361,7 +361,7 @@ def _run_with(
 
 
 def _statements(server: RunningServer) -> int | None:
-    from flasky.bench.runner import probe
+    from flasky_bench.runner import probe
 
     return probe(server.base_url + "/", {"Accept": "text/html"}).statements
 
@@ -390,7 +390,7 @@ def run_all(
     slow_url = options.get("slow_io_database_url") or database_url
     log(f"scenario (b): {DB_LATENCY_MS} ms per SQL statement on {slow_url.split('@')[-1]}")
     if slow_url != database_url:
-        from flasky.bench.seed import find_landmarks, seed_database
+        from flasky_bench.seed import find_landmarks, seed_database
 
         try:
             asyncio.run(find_landmarks(slow_url))

@@ -68,7 +68,7 @@ def _pin(cpus: set[int] | None) -> Any:
 
 
 WRK_SCRIPT = r"""
--- Written by flasky.bench: count non-2xx responses per thread, print one JSON line.
+-- Written by flasky_bench: count non-2xx responses per thread, print one JSON line.
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) non2xx = 0 end

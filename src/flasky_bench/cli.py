@@ -76,7 +76,7 @@ def seed(
     hash_method: str,
 ) -> None:
     """Recreate the schema and insert the deterministic, skewed data set."""
-    from flasky.bench.seed import SEED, seed_database
+    from flasky_bench.seed import SEED, seed_database
 
     started = time.perf_counter()
     landmarks = asyncio.run(
@@ -184,10 +184,10 @@ def run(**options: Any) -> None:
 
 
 def execute(options: dict[str, Any]) -> list[Any]:
-    from flasky.bench.loadgen import wrk_available
-    from flasky.bench.runner import Plan, now_iso, run_matrix, save_results, targets_for
-    from flasky.bench.seed import find_landmarks, seed_database
-    from flasky.bench.servers import (
+    from flasky_bench.loadgen import wrk_available
+    from flasky_bench.runner import Plan, now_iso, run_matrix, save_results, targets_for
+    from flasky_bench.seed import find_landmarks, seed_database
+    from flasky_bench.servers import (
         RunningServer,
         ServerSpec,
         app_env,
@@ -216,7 +216,7 @@ def execute(options: dict[str, Any]) -> list[Any]:
     specs = [
         ServerSpec(
             "flasky",
-            hypercorn_command("flasky.bench.asgi:app", workers=workers, worker_class=worker_class),
+            hypercorn_command("flasky_bench.asgi:app", workers=workers, worker_class=worker_class),
             env=app_env(database_url),
             role="app",
         )
@@ -226,7 +226,7 @@ def execute(options: dict[str, Any]) -> list[Any]:
             ServerSpec(
                 "quart-hello",
                 hypercorn_command(
-                    "flasky.bench.hello:quart_app", workers=workers, worker_class=worker_class
+                    "flasky_bench.hello:quart_app", workers=workers, worker_class=worker_class
                 ),
                 role="floor",
             )
@@ -235,7 +235,7 @@ def execute(options: dict[str, Any]) -> list[Any]:
             ServerSpec(
                 "asgi-hello",
                 hypercorn_command(
-                    "flasky.bench.hello:asgi_app", workers=workers, worker_class=worker_class
+                    "flasky_bench.hello:asgi_app", workers=workers, worker_class=worker_class
                 ),
                 role="context",
             )
@@ -246,7 +246,7 @@ def execute(options: dict[str, Any]) -> list[Any]:
                 ServerSpec(
                     "threaded",
                     gunicorn_command(
-                        "flasky.bench.threaded:create_app()",
+                        "flasky_bench.threaded:create_app()",
                         workers=workers,
                         threads=options["threads"],
                     ),
@@ -311,14 +311,14 @@ def execute(options: dict[str, Any]) -> list[Any]:
             for server in servers:
                 server.stop()
     else:
-        from flasky.bench.runner import load_results
+        from flasky_bench.runner import load_results
 
         results, meta = load_results(results_path) if results_path.exists() else ([], meta)
 
     scenarios_md = ""
     scenario_results: list[Any] = []
     if options.get("scenarios"):
-        from flasky.bench import scenarios
+        from flasky_bench import scenarios
 
         scenario_results = scenarios.run_all(options, landmarks, log=click.echo)
         scenarios_md = scenarios.markdown(scenario_results)
@@ -343,7 +343,7 @@ def _describe_database(url: str) -> str:
 def write_report(
     results: list[Any], meta: dict[str, Any], output: Path, scenarios_md: str = ""
 ) -> Path:
-    from flasky.bench import report
+    from flasky_bench import report
 
     to_docs = output.resolve() == DOCS.resolve()
     images_dir = output / "bench" if to_docs else output
@@ -370,12 +370,12 @@ def write_report(
 @click.option("--output", default=str(DOCS), show_default=True)
 def report_command(results_path: str, output: str) -> None:
     """Rebuild the Markdown and plots from a saved results.json, without measuring again."""
-    from flasky.bench.runner import load_results
+    from flasky_bench.runner import load_results
 
     results, meta = load_results(results_path)
     scenarios_md = ""
     if meta.get("scenarios"):
-        from flasky.bench import scenarios
+        from flasky_bench import scenarios
 
         scenarios_md = scenarios.markdown(
             [scenarios.ScenarioResult.from_dict(s) for s in meta["scenarios"]]
@@ -389,8 +389,8 @@ def report_command(results_path: str, output: str) -> None:
 @click.option("--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]))
 def headroom(cpu: str, duration: float, generator: str) -> None:
     """How fast the load generator can go: against the bare ASGI hello, with its own CPU share."""
-    from flasky.bench.loadgen import run_load
-    from flasky.bench.servers import (
+    from flasky_bench.loadgen import run_load
+    from flasky_bench.servers import (
         RunningServer,
         ServerSpec,
         cpu_list,
@@ -402,7 +402,7 @@ def headroom(cpu: str, duration: float, generator: str) -> None:
     server = RunningServer(
         ServerSpec(
             "asgi-hello",
-            hypercorn_command("flasky.bench.hello:asgi_app", workers=1, worker_class="uvloop"),
+            hypercorn_command("flasky_bench.hello:asgi_app", workers=1, worker_class="uvloop"),
         ),
         cpus,
         ROOT / "bench-results" / "logs",
@@ -442,7 +442,7 @@ def run_smoke(options: dict[str, Any]) -> int:
         database_url = options["database_url"]
         if database_url == DEFAULT_DATABASE_URL:
             database_url = f"sqlite:///{tmp}/smoke.sqlite"
-        from flasky.bench.seed import seed_database
+        from flasky_bench.seed import seed_database
 
         asyncio.run(
             seed_database(

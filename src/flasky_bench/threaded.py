@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from flasky import security
-from flasky.bench.instrument import STATEMENTS_HEADER, db_latency_seconds, install_sync_latency
 from flasky.models import Comment, Follow, Post, User
+from flasky_bench.instrument import STATEMENTS_HEADER, db_latency_seconds, install_sync_latency
 
 POSTS_PER_PAGE = 20
 COMMENTS_PER_PAGE = 30

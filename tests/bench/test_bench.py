@@ -1,4 +1,4 @@
-"""The benchmark's helpers (flasky.bench): data set, parsing, bookkeeping and reports.
+"""The benchmark's helpers (flasky_bench): data set, parsing, bookkeeping and reports.
 Nothing here measures speed: CI runs `flasky bench run --smoke` for that, untimed."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from flasky.bench import loadgen, report, runner, seed, servers
-from flasky.bench.runner import Measurement
 from flasky.config import async_database_url
 from flasky.models import Comment, Follow, Post, User
+from flasky_bench import loadgen, report, runner, seed, servers
+from flasky_bench.runner import Measurement
 
 SMALL = {"users": 12, "posts": 80, "comments": 900}
 
@@ -102,7 +102,7 @@ async def test_threaded_server_serves_the_pages(bench_database_url, monkeypatch)
     landmarks = await seed.seed_database(
         bench_database_url, **SMALL, hash_method="pbkdf2:sha256:1000"
     )
-    from flasky.bench.threaded import create_app, sync_database_url
+    from flasky_bench.threaded import create_app, sync_database_url
 
     monkeypatch.setenv("DATABASE_URL", bench_database_url)
     client = create_app().test_client()

@@ -17,7 +17,7 @@ The figures are printed; the exit status is 1 when anything was lost or failed.
     flasky soak --database-url postgresql://…/scratch --reset --duration 30
 
 It drives the production config (CSRF on, Secure cookies returned by the client itself,
-as a browser behind a TLS proxy would) with FLASKY_RATE_LIMITS=off. Needs httpx (dev extra).
+as a browser behind a TLS proxy would) with FLASKY_RATE_LIMITS=off. Needs httpx (bench extra).
 """
 
 from __future__ import annotations
@@ -323,6 +323,7 @@ def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Pop
         **os.environ,
         "FLASKY_CONFIG": "production",
         "SECRET_KEY": secrets.token_hex(32),
+        "FLASKY_BASE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": url,
         "FLASKY_RATE_LIMITS": "off",
         "MAIL_BACKEND": "log",
@@ -530,3 +531,7 @@ def soak(
             tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-40:])
             click.echo(f"--- server log (last lines) ---\n{tail}")
     sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    soak(prog_name="python -m flasky_bench.soak")

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flasky.bench.instrument import STATEMENTS_HEADER
-from flasky.bench.loadgen import LoadResult, run_load
-from flasky.bench.seed import BENCH_PASSWORD, Landmarks
-from flasky.bench.servers import BENCH_SECRET_KEY, RunningServer, wait_until_idle
+from flasky_bench.instrument import STATEMENTS_HEADER
+from flasky_bench.loadgen import LoadResult, run_load
+from flasky_bench.seed import BENCH_PASSWORD, Landmarks
+from flasky_bench.servers import BENCH_SECRET_KEY, RunningServer, wait_until_idle
 
 CONNECTIONS = (1, 10, 100, 1000)
 # scrypt costs ~130 ms of CPU per check: at 1,000 connections every request would wait

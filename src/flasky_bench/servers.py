@@ -264,6 +264,9 @@ def app_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str,
     env = {
         "FLASKY_CONFIG": "production",
         "SECRET_KEY": BENCH_SECRET_KEY,
+        # Any port of the loopback address: each server of a run has its own.
+        "FLASKY_BASE_URL": "http://127.0.0.1",
+        "FLASKY_ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": database_url,
         "FLASKY_RATE_LIMITS": "off",
         "PYTHONDONTWRITEBYTECODE": "1",

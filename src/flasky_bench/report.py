@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flasky.bench.runner import Measurement
+from flasky_bench.runner import Measurement
 
 # The book's app as issue 7 quotes it (one pinned gunicorn worker, SQLite, same data
 # shape); these are quoted, not measured here. api-token: the low end of 16-23.

@@ -1,12 +1,12 @@
 """What `flasky bench run` serves: the production app (`create_app()` from the environment)
-plus the bench-only instruments of `flasky.bench.instrument`."""
+plus the bench-only instruments of `flasky_bench.instrument`."""
 
 from __future__ import annotations
 
 from quart import Response, g
 
 from flasky import create_app
-from flasky.bench.instrument import STATEMENTS_HEADER, db_latency_seconds, install_async_latency
+from flasky_bench.instrument import STATEMENTS_HEADER, db_latency_seconds, install_async_latency
 
 app = create_app()
 install_async_latency(db_latency_seconds())

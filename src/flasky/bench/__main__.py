@@ -1,3 +1,0 @@
-from flasky.bench.cli import bench
-
-bench(prog_name="python -m flasky.bench")

@@ -1,0 +1,187 @@
+"""Users as lists show them (AuthorCard), users by name or address, and profile figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, false, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from flasky.models import Comment, Follow, Post, User
+from flasky.models.user import gravatar_url, normalise_email
+
+# Lists read plain columns into small frozen records rather than ORM instances: no
+# identity map, no instance state, no lazy attribute to trip over in a template. Loading
+# a page of 20 posts with their authors as entities cost ~0.45 ms of the home page's
+# ~2.6 ms of CPU. Records carry the attributes the templates use, under the models' names,
+# and are built by one constructor each that reads the row's columns by label.
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCard:
+    """An author as a list shows them: name and avatar."""
+
+    id: int
+    username: str
+    avatar_hash: str | None
+    email: str
+
+    def gravatar(self, size: int = 100, default: str = "identicon", rating: str = "g") -> str:
+        return gravatar_url(self.avatar_hash, self.email, size, default, rating)
+
+    @classmethod
+    def from_row(cls, row: Row) -> AuthorCard:
+        """From a row with AUTHOR_COLUMNS and the item's own `author_id`."""
+        columns = row._mapping
+        return cls(
+            columns["author_id"],
+            columns["author_username"],
+            columns["author_avatar_hash"],
+            columns["author_email"],
+        )
+
+    @classmethod
+    def of(cls, user: User) -> AuthorCard:
+        return cls(user.id, user.username, user.avatar_hash, user.email)
+
+
+# Joined on the item's author_id, which gives the card its id.
+AUTHOR_COLUMNS = (
+    User.username.label("author_username"),
+    User.avatar_hash.label("author_avatar_hash"),
+    User.email.label("author_email"),
+)
+
+
+@cache
+def _user_by_username() -> Select:
+    return select(User).where(User.username == bindparam("username"))
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(_user_by_username(), {"username": username})
+
+
+@cache
+def _user_by_email() -> Select:
+    return select(User).options(joinedload(User.role)).where(User.email == bindparam("email"))
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account of an address (stored lowercased), with its role for can() checks."""
+    return await session.scalar(_user_by_email(), {"email": normalise_email(email)})
+
+
+# -- profiles ------------------------------------------------------------------------------
+
+
+def post_count_of(user_id: ColumnElement[int]) -> ColumnElement[int]:
+    return select(func.count(Post.id)).where(Post.author_id == user_id).scalar_subquery()
+
+
+@cache
+def _user_with_post_count() -> Select:
+    return select(User, post_count_of(User.id).label("post_count")).where(
+        User.id == bindparam("user_id")
+    )
+
+
+async def user_with_post_count(session: AsyncSession, user_id: int) -> tuple[User, int] | None:
+    """A user and how many posts they wrote, in one statement."""
+    row = (await session.execute(_user_with_post_count(), {"user_id": user_id})).first()
+    if row is None:
+        return None
+    return row._mapping["User"], row._mapping["post_count"]
+
+
+@dataclass(frozen=True)
+class ProfileStats:
+    post_count: int
+    comment_count: int
+    follower_count: int  # the self-follow left out: it is bookkeeping, not a follower
+    following_count: int
+    viewer_follows: bool  # the signed-in user looking at the profile follows this user
+    follows_viewer: bool
+
+    @classmethod
+    def from_row(cls, row: Row, profile_id: int, viewer_id: int | None) -> ProfileStats:
+        columns = row._mapping
+        # Nobody "follows" themself on their own page: the self-follow is bookkeeping.
+        with_viewer = viewer_id is not None and viewer_id != profile_id
+        return cls(
+            int(columns["post_count"]),
+            int(columns["comment_count"]),
+            int(columns["follower_count"]),
+            int(columns["following_count"]),
+            with_viewer and bool(columns["viewer_follows"]),
+            with_viewer and bool(columns["follows_viewer"]),
+        )
+
+
+def _stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> list[ColumnElement]:
+    """A profile's figures as scalar subqueries over `user_id`: a bound value, or the
+    profile row's own id (correlated) when the profile is read in the same statement."""
+    viewer_id = bindparam("viewer_id")
+
+    def follow_exists(follower_id: ColumnElement, followed_id: ColumnElement) -> ColumnElement:
+        if not with_viewer:
+            return false()
+        return exists().where(Follow.follower_id == follower_id, Follow.followed_id == followed_id)
+
+    followers = select(func.count()).where(
+        Follow.followed_id == user_id, Follow.follower_id != user_id
+    )
+    following = select(func.count()).where(
+        Follow.follower_id == user_id, Follow.followed_id != user_id
+    )
+    comments = select(func.count(Comment.id)).where(Comment.author_id == user_id)
+    return [
+        post_count_of(user_id).label("post_count"),
+        comments.scalar_subquery().label("comment_count"),
+        followers.scalar_subquery().label("follower_count"),
+        following.scalar_subquery().label("following_count"),
+        follow_exists(viewer_id, user_id).label("viewer_follows"),
+        follow_exists(user_id, viewer_id).label("follows_viewer"),
+    ]
+
+
+@cache
+def _profile_stats(with_viewer: bool) -> Select:
+    return select(*_stats_columns(bindparam("user_id"), with_viewer))
+
+
+def _viewer_params(params: dict[str, Any], viewer_id: int | None) -> dict[str, Any]:
+    return params if viewer_id is None else {**params, "viewer_id": viewer_id}
+
+
+async def profile_stats(
+    session: AsyncSession, user: User, viewer_id: int | None = None
+) -> ProfileStats:
+    """Every figure of a profile page in one statement of scalar subqueries."""
+    if viewer_id == user.id:
+        viewer_id = None
+    params = _viewer_params({"user_id": user.id}, viewer_id)
+    row = (await session.execute(_profile_stats(viewer_id is not None), params)).one()
+    return ProfileStats.from_row(row, user.id, viewer_id)
+
+
+@cache
+def _profile_by_name(with_viewer: bool) -> Select:
+    return select(User, *_stats_columns(User.id, with_viewer)).where(
+        User.username == bindparam("username")
+    )
+
+
+async def profile_by_username(
+    session: AsyncSession, username: str, viewer_id: int | None = None
+) -> tuple[User, ProfileStats] | None:
+    """A profile's user and every figure of their page, in one statement."""
+    params = _viewer_params({"username": username}, viewer_id)
+    row = (await session.execute(_profile_by_name(viewer_id is not None), params)).first()
+    if row is None:
+        return None
+    profile = row._mapping["User"]
+    return profile, ProfileStats.from_row(row, profile.id, viewer_id)

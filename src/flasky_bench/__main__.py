@@ -1,0 +1,3 @@
+from flasky_bench.cli import bench
+
+bench(prog_name="python -m flasky_bench")

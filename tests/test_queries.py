@@ -1,0 +1,53 @@
+"""The read layer: records are read from rows by column name, so a column added to a list
+(anywhere in the select) cannot shift another figure, on the pages or in the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import literal
+
+from flasky.queries import comments, posts
+from flasky.queries.comments import CommentItem
+from flasky.queries.posts import PostItem
+from tests.factories import make_comment, make_post, make_user
+
+
+def with_decoys(stmt):
+    """The same statement with extra integer columns first and last, as a careless change
+    adding a figure might place them."""
+    return stmt.with_only_columns(
+        literal(-7).label("decoy_first"), *stmt.selected_columns, literal(-9).label("decoy_last")
+    )
+
+
+async def test_a_column_added_to_the_post_list_shifts_no_other_figure(session):
+    ann = await make_user(session, username="ann")
+    post = await make_post(session, ann, body="counted")
+    for _ in range(3):
+        await make_comment(session, ann, post)
+    await make_post(session, ann, body="uncommented")
+
+    listing = posts._all_posts()
+    plain = [PostItem.from_row(row) for row in (await session.execute(listing.stmt)).all()]
+    decoyed = (await session.execute(with_decoys(listing.stmt))).all()
+    assert decoyed[0][0] == -7  # the decoy really is the first column
+    assert [PostItem.from_row(row) for row in decoyed] == plain
+    assert {item.body: item.comment_count for item in plain} == {"counted": 3, "uncommented": 0}
+    assert {item.author.username for item in plain} == {"ann"}
+
+    page = await posts.all_posts_page(session, page=1, per_page=10)
+    assert page.items == plain and page.total == 2
+
+
+async def test_a_column_added_to_the_comment_list_shifts_no_other_figure(session):
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    post = await make_post(session, ann)
+    await make_comment(session, bob, post, body="hello", disabled=True)
+
+    listing = comments._all_comments()
+    plain = [CommentItem.from_row(row) for row in (await session.execute(listing.stmt)).all()]
+    decoyed = (await session.execute(with_decoys(listing.stmt))).all()
+    assert [CommentItem.from_row(row) for row in decoyed] == plain
+    [item] = plain
+    assert (item.body, item.disabled, item.post_id) == ("hello", True, post.id)
+    assert (item.author_id, item.author.username) == (bob.id, "bob")
