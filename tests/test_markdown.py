@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from statistics import median
 
 import httpx
 import pytest
@@ -363,30 +364,35 @@ async def test_the_worker_keeps_answering_while_the_worst_bodies_render(session,
                 assert response.status_code == 200, response.text
                 rendered.append(time.perf_counter() - started)
 
-        latencies: list[float] = []
-
-        async def probe_health(previews: asyncio.Task) -> None:
-            async with httpx.AsyncClient(base_url=url, timeout=HEALTH_TIMEOUT) as prober:
-                while not previews.done():
-                    started = time.perf_counter()
-                    try:
-                        assert (await prober.get("/healthz")).status_code == 200
-                        latencies.append(time.perf_counter() - started)
-                    except httpx.TimeoutException:
-                        latencies.append(HEALTH_TIMEOUT)
-                    await asyncio.sleep(0.02)
-
-        previews = asyncio.create_task(preview_the_worst())
-        await probe_health(previews)
-        await previews
+        async with httpx.AsyncClient(base_url=url, timeout=HEALTH_TIMEOUT) as prober:
+            idle = await health_latencies(prober, until=lambda count: count >= 20)
+            previews = asyncio.create_task(preview_the_worst())
+            busy = await health_latencies(prober, until=lambda count: previews.done())
+            await previews
 
     assert len(rendered) == 2 * len(WORST_BODIES)
-    latencies.sort()
-    median, worst = latencies[len(latencies) // 2], latencies[-1]
-    assert median < 0.2, f"/healthz median {median:.3f} s while rendering"
-    assert worst < HEALTH_BOUND, f"/healthz took {worst:.3f} s while rendering"
+    # The target is well under 200 ms (about 20-40 ms measured here). The bounds are
+    # generous for a CI machine shared with other jobs, where the render thread and the
+    # event loop also queue for the GIL and the CPU; a worker frozen by a render (tens of
+    # seconds, 503s once the health check's own 2 s timeout runs out) fails them all.
+    baseline = median(idle)
+    assert median(busy) < 0.5 + 2 * baseline, f"/healthz while rendering: {sorted(busy)}"
+    assert max(busy) < 2.0 + 4 * baseline, f"/healthz while rendering: {sorted(busy)}"
 
 
-# The product's target is well under 200 ms; the bounds allow for a loaded CI machine.
-HEALTH_BOUND = 1.0
 HEALTH_TIMEOUT = 5.0
+
+
+async def health_latencies(prober: httpx.AsyncClient, until) -> list[float]:  # noqa: ANN001
+    """Seconds each /healthz took, asked every 20 ms until `until(count)` is true."""
+    latencies: list[float] = []
+    while not until(len(latencies)):
+        started = time.perf_counter()
+        try:
+            response = await prober.get("/healthz")
+            assert response.status_code == 200, response.text
+            latencies.append(time.perf_counter() - started)
+        except httpx.TimeoutException:
+            latencies.append(HEALTH_TIMEOUT)
+        await asyncio.sleep(0.02)
+    return latencies
