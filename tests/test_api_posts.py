@@ -39,6 +39,7 @@ async def test_posts(api, john):
     assert fetched.json["body_html"] == "<p>body of the <em>blog</em> post</p>"
     assert fetched.json["author_url"] == f"http://localhost/api/v1/users/{john.id}"
     assert fetched.json["comment_count"] == 0
+    assert fetched.json["word_count"] == 5
     json_post = fetched.json
 
     user_posts = await api.get(f"/api/v1/users/{john.id}/posts/", auth=JOHN)
@@ -56,6 +57,7 @@ async def test_posts(api, john):
     assert edited.json["url"] == url
     assert edited.json["body"] == "updated body"
     assert edited.json["body_html"] == "<p>updated body</p>"
+    assert edited.json["word_count"] == 2
     assert edited.json["timestamp"] == json_post["timestamp"]
 
 

@@ -17,15 +17,18 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+import flasky.hardening  # noqa: F401  (its file is touched to restart a server)
 from flasky import create_app, migrations, security
 from flasky.cli import _absolute_if_path, _hypercorn_config, cli
 from flasky.config import ROOT, async_database_url
 from flasky.db import get_database
 from flasky.models import Comment, Follow, Post, Role, User
+from flasky.models.post import count_words
 from flasky.models.user import USERNAME_PATTERN
 from tests.db_helpers import drop_everything
 
@@ -83,8 +86,11 @@ def scalar_counts(url: str, *models) -> list[int]:  # noqa: ANN002
 def test_deploy_twice_on_an_empty_database(flasky, target_url):
     first = flasky("deploy")
     assert f"-> {migrations.head_revision()}" in first.output
+    assert "Created the roles User, Moderator, Administrator." in first.output
     second = flasky("deploy")
     assert "newest revision" in second.output
+    assert "The roles are up to date." in second.output
+    assert "Created" not in second.output
     assert asyncio.run(migrations.current_revision(target_url)) == migrations.head_revision()
     assert asyncio.run(migrations.schema_differences(async_database_url(target_url))) == []
     [roles] = query(target_url, select(Role.name, Role.default).order_by(Role.name))
@@ -107,6 +113,7 @@ def test_deploy_repairs_roles_and_self_follows(flasky, target_url):
     asyncio.run(damage())
     result = flasky("deploy")
     assert "Added 3 missing self-follows." in result.output
+    assert "Updated the permissions of the roles User, Moderator, Administrator." in result.output
     [follows, roles] = query(
         target_url,
         select(Follow.follower_id, Follow.followed_id),
@@ -149,6 +156,8 @@ def test_deploy_as_console_script_with_production_config(target_url, tmp_path):
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
+        # Only what concerns the user: no library logging (pool, migration runner).
+        assert "INFO" not in done.stdout + done.stderr, done.stdout + done.stderr
     assert "newest revision" in done.stdout
 
 
@@ -184,6 +193,8 @@ def test_fake_users_posts_comments(flasky, target_url):
     assert all(avatar and confirmed and role for _, _, avatar, confirmed, role in users)
     assert self_follows == [(30,)]
     assert late_comments == [(0,)]
+    [counted] = query(target_url, select(Post.body_html, Post.word_count))
+    assert all(words == count_words(html) > 0 for html, words in counted)
 
 
 def test_fake_users_share_one_working_password(flasky, target_url):
@@ -280,6 +291,68 @@ def test_run_creates_the_development_database_and_serves_the_site(tmp_path):
     assert asyncio.run(migrations.current_revision(url)) == migrations.head_revision()
 
 
+def wait_for(condition, timeout: float = 60.0, what: str = "condition") -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def test_development_run_is_one_worker_that_reloads(tmp_path):
+    # A copy of the checkout's templates and settings (FLASKY_ROOT), so the test can edit a
+    # template; the code is the installed package, whose module the test touches.
+    import shutil
+
+    root = tmp_path / "root"
+    for name in ("templates", "static", "alembic"):
+        shutil.copytree(ROOT / name, root / name)
+    for name in ("alembic.ini", "hypercorn.toml"):
+        shutil.copy(ROOT / name, root / name)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = tmp_path / "run.log"
+    env = dict(
+        os.environ,
+        FLASKY_CONFIG="development",
+        FLASKY_ROOT=str(root),
+        DEV_DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite'}",
+    )
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(FLASKY), "run", "--bind", f"127.0.0.1:{port}"],
+            cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: fetch(url) is not None, what="the server")
+        assert log.read_text().count("Running on") == 1, log.read_text()
+
+        template = root / "templates" / "main" / "index.html"
+        template.write_text(template.read_text().replace("Hello,", "Howdy,"))
+        assert "Howdy, Stranger!" in fetch(url)
+
+        module = Path(sys.modules["flasky.hardening"].__file__)
+        os.utime(module)
+        wait_for(lambda: log.read_text().count("Running on") == 2, what="a restart")
+        wait_for(lambda: fetch(url) is not None, what="the restarted server")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def test_hypercorn_config_reads_the_toml_and_takes_overrides():
     config = _hypercorn_config((), None, None)
     assert config.bind == ["127.0.0.1:5000"]
@@ -294,6 +367,7 @@ async def test_profiler_middleware_reports_each_request(tmp_path):
     from flasky.profiling import ProfilerMiddleware
 
     async def hello(scope, receive, send):  # noqa: ANN001
+        await asyncio.sleep(0.01)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"hi"})
 
@@ -305,32 +379,124 @@ async def test_profiler_middleware_reports_each_request(tmp_path):
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/user/john"}
+    # Concurrent requests: each has a profiler of its own.
     await asyncio.gather(*(profiled(scope, None, send) for _ in range(2)))
     assert sent[-1]["body"] == b"hi"
     assert stream.getvalue().count("PATH: GET /user/john") == 2
-    files = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert len(files) == 2 and all(re.match(r"GET\.user\.john\.\d+ms\..*\.prof$", f) for f in files)
+    files = sorted((tmp_path / "p").iterdir())
+    assert len(files) == 2
+    assert all(re.match(r"[\d.]+\.GET\.user\.john\.\d+ms\.html$", f.name) for f in files)
+    assert all("<html" in f.read_text().lower() for f in files)
+    assert stream.getvalue().count("HTML report: ") == 2
 
 
-def test_shell_console_runs_top_level_await(flasky, target_url):
+async def test_profile_shows_the_view_its_queries_and_its_template(app):
+    import io
+
+    from flasky.profiling import ProfilerMiddleware
+
+    stream = io.StringIO()
+    # The first request compiles the templates: plenty of samples in the view and its parts.
+    profiled = ProfilerMiddleware(app, length=400, stream=stream)
+    transport = httpx.ASGITransport(app=profiled)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        for _ in range(3):
+            response = await http.get("/")
+            assert response.status_code == 200
+    report = stream.getvalue()
+    assert "index  flasky/main/views.py" in report
+    assert "render_template" in report
+    assert "flasky/queries/" in report  # the read layer
+    # Library internals are folded away, not listed line by line.
+    assert "frames hidden" in report
+
+
+@pytest.fixture
+def shell(flasky, target_url):
+    """The shell's console on a deployed database, as `flasky shell --plain` builds it;
+    what it would print to the terminal (results and tracebacks) is collected in .output."""
     from flasky.shell import AsyncConsole, BackgroundLoop, shell_namespace
 
     flasky("deploy")
     app = create_app("testing")
     app.config["SQLALCHEMY_DATABASE_URL"] = async_database_url(target_url)
     loop = BackgroundLoop(app)
+    namespace = shell_namespace(app, loop)
+
+    class Console(AsyncConsole):
+        output: list[str] = []
+
+        def write(self, data: str) -> None:
+            self.output.append(data)
+
+    console = Console(namespace, loop)
+    console.app = app
     try:
-        namespace = shell_namespace(app, loop)
-        console = AsyncConsole(namespace, loop)
-        console.push("roles = await session.scalar(select(func.count(Role.id)))")
-        console.push("name = run(session.scalar(select(Role.name).where(Role.default)))")
-        assert namespace["roles"] == 3
-        assert namespace["name"] == "User"
-        assert {"app", "db", "User", "Post", "Comment", "Follow", "Permission"} <= set(namespace)
+        yield console
     finally:
         loop.run(namespace["session"].close())
         loop.run(get_database(app).stop())
         loop.close()
+
+
+def test_shell_console_runs_top_level_await(shell):
+    namespace = shell.locals
+    shell.push("roles = await session.scalar(select(func.count(Role.id)))")
+    shell.push("name = run(session.scalar(select(Role.name).where(Role.default)))")
+    assert namespace["roles"] == 3
+    assert namespace["name"] == "User"
+    assert {"app", "db", "User", "Post", "Comment", "Follow", "Permission"} <= set(namespace)
+    assert shell.output == []
+
+
+def test_the_shell_banners_examples_work(shell, capsys):
+    from flasky.shell import banner
+
+    for line in [
+        'u = await create_user(email="ann@example.com", username="ann", password="cat")',
+        "session.add(Post(body='hello', author_id=u.id))",
+        "await session.commit()",
+    ]:
+        shell.push(line)
+    examples = [
+        line.removeprefix(">>> ").split("  #")[0]
+        for line in banner(shell.app).splitlines()
+        if line.startswith(">>> ")
+    ]
+    assert len(examples) >= 5
+    for example in examples:
+        shell.push(example)
+    assert shell.output == [], "".join(shell.output)
+    shown = capsys.readouterr().out
+    assert "(<Role 'User'>, True, False)" in shown
+    assert "'ann'" in shown
+    assert [post.body for post in shell.locals["posts"]] == ["hello"]
+
+
+def test_rows_loaded_in_the_shell_reach_their_relations(shell):
+    for line in [
+        'u = await create_user(email="bo@example.com", username="bo", password="cat")',
+        "p = Post(body='a post', author_id=u.id)",
+        "session.add(p)",
+        "await session.flush()",
+        "session.add(Comment(body='a comment', author_id=u.id, post_id=p.id))",
+        "await session.commit()",
+        "session.expunge_all()",
+        # The README's way of getting a user, then the book's checks on it.
+        "u = await session.scalar(select(User).where(User.username == 'bo'))",
+        "checks = (u.role.name, u.can(Permission.COMMENT), u.is_administrator())",
+        "c = await session.scalar(select(Comment))",
+        "chain = c.post.author.role.name",
+        "by_email = (await load_user('BO@example.com ')).username",
+        "comments = await u.awaitable_attrs.comments",
+        "count = len(await comments[0].post.awaitable_attrs.comments)",
+    ]:
+        shell.push(line)
+    assert shell.output == [], "".join(shell.output)
+    assert shell.locals["checks"] == ("User", True, False)
+    assert shell.locals["chain"] == "User"
+    assert shell.locals["by_email"] == "bo"
+    assert shell.locals["count"] == 1
 
 
 def test_test_command_runs_pytest_with_coverage(monkeypatch, tmp_path):

@@ -147,6 +147,19 @@ async def test_timeline_lists_posts_newest_first_with_links_and_comment_counts(c
     assert "UTC</time>" in html  # readable without JavaScript
 
 
+async def test_each_post_shows_its_word_count_and_reading_time(client, session):
+    ann = await make_user(session, username="ann")
+    short = await make_post(session, ann, body="one *two* [three](http://example.com/x)")
+    await make_post(session, ann, body="word " * 450)
+    await make_post(session, ann, body="single")
+    for url in ("/", "/user/ann", f"/post/{short.id}"):
+        html = await text_of(await client.get(url))
+        assert "3 words · 1 min read" in html, url
+    html = await text_of(await client.get("/"))
+    assert "450 words · 3 min read" in html
+    assert "1 word · 1 min read" in html
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_edit_links_for_author_and_administrator(client, session, role):
     other = await make_user(session, username="other")

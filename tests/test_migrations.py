@@ -149,3 +149,25 @@ async def test_sqlite_batch_migrations_do_not_cascade_deletes(tmp_path):
         return connection.execute(text("SELECT count(*) FROM posts")).scalar_one()
 
     assert await _run(seed_and_recreate, url) == 1
+
+
+async def test_word_count_migration_counts_the_posts_already_written(empty_url):
+    await upgrade(empty_url, "54e1b7bec048")  # the schema before posts had word counts
+
+    def seed(connection: Connection) -> None:
+        for statement in (
+            "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7)",
+            "INSERT INTO users (id, email, username, role_id, confirmed, member_since, last_seen)"
+            " VALUES (1, 'a@example.com', 'a', 1, true, '2024-01-01', '2024-01-01')",
+            "INSERT INTO posts (id, body, body_html, timestamp, author_id) VALUES"
+            " (1, 'x', '<p>two <em>words</em></p>', '2024-01-01', 1),"
+            " (2, 'y', NULL, '2024-01-01', 1)",
+        ):
+            connection.execute(text(statement))
+
+    await _run(seed, empty_url)
+    await upgrade(empty_url, "3f5a9d2c7e18")
+    counted = await _run(
+        lambda c: c.execute(text("SELECT id, word_count FROM posts ORDER BY id")).all(), empty_url
+    )
+    assert [tuple(row) for row in counted] == [(1, 2), (2, 0)]

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from flasky.models import Comment, Post, ValidationError
+from flasky.models.post import count_words, reading_minutes
 from tests.factories import make_comment, make_post, make_user
 
 
@@ -19,6 +20,36 @@ def test_set_body_rerenders():
     post.set_body("*second*")
     assert post.body == "*second*"
     assert post.body_html == "<p><em>second</em></p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("body of the *blog* post", 5),
+        ("see [my post](http://example.com/a-long/path?x=1) **now**", 4),
+        ("don't stop — state-of-the-art & more", 4),
+        ("# Title\n\n- one\n- two\n\n`code`", 4),
+        ("", 0),
+    ],
+)
+def test_word_count_is_of_the_rendered_text(body, words):
+    post = Post(body=body)
+    assert post.word_count == words == count_words(post.body_html)
+
+
+def test_reading_time_is_whole_minutes_at_200_words_each():
+    assert [reading_minutes(n) for n in (0, 1, 200, 201, 1000)] == [1, 1, 1, 2, 5]
+    assert Post(body="word " * 401).reading_minutes == 3
+
+
+def test_an_edit_takes_every_derived_field():
+    post, edited = Post(body="one"), Post(body="two *three* four")
+    post.take_body(edited)
+    assert (post.body, post.body_html, post.word_count) == (
+        "two *three* four",
+        "<p>two <em>three</em> four</p>",
+        3,
+    )
 
 
 @pytest.mark.parametrize(

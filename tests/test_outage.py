@@ -297,3 +297,213 @@ async def test_backends_terminated_mid_run_cost_no_500_and_lose_no_acknowledged_
     async with get_database(app).session() as check:
         stored = set((await check.scalars(select(Post.body))).all())
     assert acknowledged and set(acknowledged) <= stored
+
+
+# -- outages told apart from bad statements by SQLSTATE ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exception", "unavailable"),
+    [
+        (asyncpg.exceptions.InvalidCatalogNameError, True),  # 3D000: database dropped
+        (asyncpg.exceptions.CannotConnectNowError, True),  # 57P03: starting or stopping
+        (asyncpg.exceptions.AdminShutdownError, True),  # 57P01: backend terminated
+        (asyncpg.exceptions.CrashShutdownError, True),  # 57P02
+        (asyncpg.exceptions.ConnectionDoesNotExistError, True),  # 08003
+        (asyncpg.exceptions.ConnectionFailureError, True),  # 08006
+        (asyncpg.exceptions.TooManyConnectionsError, True),  # 53300
+        (asyncpg.exceptions.UniqueViolationError, False),  # 23505
+        (asyncpg.exceptions.PostgresSyntaxError, False),  # 42601
+        (asyncpg.exceptions.UndefinedTableError, False),  # 42P01
+        (asyncpg.exceptions.QueryCanceledError, False),  # 57014: not a 57P0x
+    ],
+)
+def test_outages_are_told_from_bad_statements_by_sqlstate(exception, unavailable):
+    from sqlalchemy.exc import DBAPIError
+
+    from flasky.errors import is_database_unavailable
+
+    raw = exception("the server said so")
+    assert is_database_unavailable(raw) is unavailable
+    # As the app sees it: wrapped by SQLAlchemy, or raised from the driver's error.
+    assert is_database_unavailable(DBAPIError("SELECT 1", {}, raw)) is unavailable
+    try:
+        raise RuntimeError("while running a query") from raw
+    except RuntimeError as chained:
+        assert is_database_unavailable(chained) is unavailable
+
+
+def test_an_error_merely_raised_while_handling_a_bad_statement_keeps_its_own_meaning():
+    from flasky.errors import is_database_unavailable
+
+    try:
+        try:
+            raise asyncpg.exceptions.UniqueViolationError("duplicate")
+        except asyncpg.exceptions.UniqueViolationError:
+            raise ConnectionResetError("and then the connection dropped") from None
+    except ConnectionResetError as error:
+        assert is_database_unavailable(error)
+
+
+class StartingPostgres:
+    """Speaks just enough of PostgreSQL's protocol to refuse every connection the way a
+    server that is starting up or shutting down does (SQLSTATE 57P03)."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._refuse, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import struct
+
+        try:
+            while True:
+                length = struct.unpack("!I", await reader.readexactly(4))[0]
+                body = await reader.readexactly(length - 4)
+                if struct.unpack("!I", body[:4])[0] == 80877103:  # SSLRequest: no TLS here
+                    writer.write(b"N")
+                    await writer.drain()
+                    continue
+                fields = b"".join(
+                    kind + text + b"\0"
+                    for kind, text in [
+                        (b"S", b"FATAL"),
+                        (b"V", b"FATAL"),
+                        (b"C", b"57P03"),
+                        (b"M", b"the database system is starting up"),
+                    ]
+                )
+                payload = fields + b"\0"
+                writer.write(b"E" + struct.pack("!I", len(payload) + 4) + payload)
+                await writer.drain()
+                break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@pytest.mark.parametrize("path", ["/", "/user/john", "/api/v1/posts/"])
+async def test_a_database_starting_up_gives_503_not_500(path):
+    server = StartingPostgres()
+    await server.start()
+    app = unreachable_app(f"postgresql+asyncpg://postgres@127.0.0.1:{server.port}/flasky")
+    try:
+        async with app.test_app():
+            client = app.test_client()
+            headers = basic_auth("a@b.c", "cat") if path.startswith("/api/") else None
+            await assert_unavailable(client, path, headers=headers)
+            health = await client.get("/healthz")
+            assert health.status_code == 503
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def throwaway_database() -> AsyncIterator[str]:
+    """A database of its own on the test server, which the test may drop."""
+    import uuid
+
+    url = make_url(PG_URL)
+    name = f"{url.database}_drop_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database,
+    )  # fmt: skip
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def drop_database(url: str) -> None:
+    target = make_url(url)
+    admin = await asyncpg.connect(
+        host=target.host, port=target.port or 5432, user=target.username,
+        password=target.password, database=make_url(PG_URL).database,
+    )  # fmt: skip
+    try:
+        await admin.execute(f'DROP DATABASE "{target.database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@needs_postgres
+async def test_a_dropped_database_gives_503_and_no_error_mail(throwaway_database):
+    app = unreachable_app(
+        throwaway_database, FLASKY_ERROR_MAIL=True, FLASKY_ADMIN="admin@example.com"
+    )
+    database = get_database(app)
+    await reset_schema(database)
+    from flasky.models import Role
+
+    async with database.session() as session:
+        await Role.insert_roles(session)
+    async with app.test_app(), app.app_context():
+        async with database.session() as session:
+            user = await make_user(session, username="john", email="john@example.com")
+            await make_post(session, user, body="soon gone")
+        client = app.test_client()
+        assert await get_all(client) == [200, 200, 200]
+
+        await drop_database(throwaway_database)
+        await assert_unavailable(client, "/")
+        await assert_unavailable(client, "/user/john")
+        await assert_unavailable(
+            client, "/api/v1/posts/", headers=basic_auth("john@example.com", "cat")
+        )
+        health = await client.get("/healthz")
+        assert health.status_code == 503
+        assert app.extensions.get("mail_outbox", []) == []
+    await database.stop()
+
+
+@needs_postgres
+async def test_a_backend_terminated_mid_statement_gives_503(tmp_path):
+    """The server ends the connection under a running statement (SQLSTATE 57P01)."""
+    from sqlalchemy import text
+
+    from flasky.db import get_session
+
+    app = unreachable_app(PG_URL, DB_COMMAND_TIMEOUT=30.0)
+
+    async def slow_page() -> str:
+        await get_session().execute(text("SELECT pg_sleep(20)"))
+        return "done"
+
+    app.add_url_rule("/_probe/slow", "probe_slow", slow_page)
+    database = get_database(app)
+    await reset_schema(database)
+    async with app.test_app(), app.app_context():
+        client = app.test_client()
+        request = asyncio.create_task(client.get("/_probe/slow"))
+        url = make_url(PG_URL)
+        for _ in range(50):  # until the statement is running
+            await asyncio.sleep(0.1)
+            admin = await asyncpg.connect(
+                host=url.host, port=url.port or 5432, user=url.username,
+                password=url.password, database=url.database,
+            )  # fmt: skip
+            try:
+                killed = await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(20)%'"
+                )
+            finally:
+                await admin.close()
+            if killed:
+                break
+        response = await asyncio.wait_for(request, timeout=PROMPT)
+        assert response.status_code == 503
+    await database.stop()

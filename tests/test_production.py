@@ -414,20 +414,20 @@ def test_production_configs_mail_errors_by_default(monkeypatch, restore_flasky_l
 def test_production_freezes_startup_objects_once_per_process(monkeypatch, restore_flasky_logger):
     import gc
 
-    from flasky import production
+    from flasky import gcfreeze
 
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("FLASKY_BASE_URL", "http://localhost")
-    monkeypatch.setattr(production, "_frozen", False)
+    monkeypatch.setattr(gcfreeze, "_frozen", False)
     testing = create_app("testing")
-    assert production.freeze_startup_objects(testing) is False  # never in a test app
-    app = create_app("production")
+    assert gcfreeze.freeze_startup_objects(testing) is False  # never in a test app
     monkeypatch.setenv("FLASKY_GC_FREEZE", "0")
-    assert production.freeze_startup_objects(app) is False
+    assert gcfreeze.freeze_startup_objects(create_app("production")) is False
     monkeypatch.delenv("FLASKY_GC_FREEZE")
+    app = create_app("production")
     try:
-        assert production.freeze_startup_objects(app) is True
+        assert gcfreeze.freeze_startup_objects(app) is True
         assert gc.get_freeze_count() > 0
-        assert production.freeze_startup_objects(app) is False  # once per process
+        assert gcfreeze.freeze_startup_objects(app) is False  # once per process
     finally:
         gc.unfreeze()

@@ -79,6 +79,9 @@ async def test_statement_count_does_not_grow_with_the_page(app, database, sessio
 
     home = await (await client.get("/")).get_data(as_text=True)
     assert home.count('<li class="post"') == PER_PAGE
+    # Per-post figures (comments, words) come in the page's own statement.
+    assert home.count('class="post-reading-time"') == PER_PAGE
+    assert "3 words · 1 min read" in home  # "post by userN"
     post_page = await (await client.get(pages["post"])).get_data(as_text=True)
     assert post_page.count('<li class="comment') == PER_PAGE
 
@@ -86,3 +89,29 @@ async def test_statement_count_does_not_grow_with_the_page(app, database, sessio
     extra = 0 if viewer == "anonymous" else LOGGED_IN_EXTRA
     for name, count in full.items():
         assert count <= ANONYMOUS_LIMITS[name] + extra, f"{pages[name]}: {count} statements"
+
+
+async def test_post_page_reads_the_post_and_its_comments_in_one_statement(
+    database, session, client
+):
+    ann = await make_user(session, username="ann")
+    post = await make_post(session, ann, body="the post")
+    for n in range(PER_PAGE + 2):  # two pages of comments
+        await make_comment(session, await make_user(session), post, body=f"comment {n}")
+    await session.commit()
+
+    first = await statements(database, client, f"/post/{post.id}")
+    second = await statements(database, client, f"/post/{post.id}?page=2")
+    past_the_end = await statements(database, client, f"/post/{post.id}?page=9")
+    assert (first, second, past_the_end) == (1, 1, 1)
+
+    html = await (await client.get(f"/post/{post.id}?page=2")).get_data(as_text=True)
+    assert "the post" in html
+    assert html.count('<li class="comment') == 2
+    assert f"comment {PER_PAGE + 1}" in html and "comment 0<" not in html
+    empty = await (await client.get(f"/post/{post.id}?page=9")).get_data(as_text=True)
+    assert "the post" in empty and '<li class="comment' not in empty
+    # The last page needs the count first, then that page.
+    last = await (await client.get(f"/post/{post.id}?page=-1")).get_data(as_text=True)
+    assert last.count('<li class="comment') == 2
+    assert (await client.get("/post/999999")).status_code == 404

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart import Blueprint, Quart
-from quart_wtf import CSRFProtect
 
 from flasky.config import ROOT, load_config
 
 __all__ = ["create_app"]
-
-csrf = CSRFProtect()
 
 
 def _bootstrap_blueprint() -> Blueprint:
@@ -19,7 +16,9 @@ def _bootstrap_blueprint() -> Blueprint:
     import flask_bootstrap
 
     folder = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5"
-    return Blueprint("bootstrap", __name__, static_folder=str(folder), static_url_path="/static/bootstrap")
+    return Blueprint(
+        "bootstrap", __name__, static_folder=str(folder), static_url_path="/static/bootstrap"
+    )
 
 
 def create_app(config_name: str | None = None) -> Quart:
@@ -35,30 +34,29 @@ def create_app(config_name: str | None = None) -> Quart:
     from flasky import (
         db,
         email,
-        errors,
+        error_mail,
         hardening,
-        headers,
-        login,
-        production,
-        ratelimit,
+        health,
+        logs,
+        pipeline,
         site,
         templating,
-        workers,
     )
 
+    # Services the requests use; none of these registers a request hook.
     templating.init_app(app)  # first: it picks the Jinja environment class
+    logs.configure_logging(app)
+    error_mail.install_error_mail()
     db.init_app(app)
     email.init_app(app)
-    login.init_app(app)
-    csrf.init_app(app)
-    errors.init_app(app)
-    production.init_app(app)
-    site.init_app(app)  # after production: its host check runs first
-    headers.init_app(app)
-    ratelimit.init_app(app)
-    hardening.init_app(app)
-    workers.init_app(app)
+    hardening.init_app(app)  # before any route: `<int:id>` matches database integers only
+    site.init_app(app)  # absolute URLs from FLASKY_BASE_URL, not the Host header
 
+    # Every hook and middleware, in the order a request meets them.
+    pipeline.install(app)
+
+    # Routes.
+    app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
     app.register_blueprint(_bootstrap_blueprint())
 
     from flasky.main import main as main_blueprint
@@ -71,7 +69,7 @@ def create_app(config_name: str | None = None) -> Quart:
 
     from flasky.api import api as api_blueprint
 
-    csrf.exempt(api_blueprint)
+    pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
     templating.run_context_processors_inline(app)  # last: it needs every blueprint

@@ -108,8 +108,17 @@ def _hypercorn_config(bind: tuple[str, ...], workers: int | None, reload: bool |
     multiple=True,
     help="Address to serve on (default from hypercorn.toml: 127.0.0.1:5000).",
 )
-@click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes.")
-@click.option("--reload/--no-reload", default=None, help="Restart when source files change.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    help="Worker processes (development: 1, else from hypercorn.toml).",
+)
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    help="Restart when the code changes (on by default in development).",
+)
 @pass_app
 def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: bool | None) -> None:
     """Serve the app with Hypercorn, configured by hypercorn.toml."""
@@ -117,6 +126,11 @@ def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: b
 
     app = holder.app
     _prepare_development_database(app)
+    if app.config["FLASKY_CONFIG"] == "development":
+        # As `flask run` does: one process that restarts when a module changes; templates
+        # are re-read when they change (Jinja's auto_reload follows DEBUG).
+        workers = 1 if workers is None else workers
+        reload = True if reload is None else reload
     config = _hypercorn_config(bind, workers, reload)
     for address in config.bind:
         click.echo(f"Serving Flasky ({app.config['FLASKY_CONFIG']}) on http://{address}/")
@@ -124,16 +138,18 @@ def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: b
 
 
 @cli.command()
-@click.option("--length", default=25, show_default=True, help="Functions shown per request.")
+@click.option(
+    "--length", default=25, show_default=True, help="Lines of each request's call tree shown."
+)
 @click.option(
     "--profile-dir",
     type=click.Path(file_okay=False),
-    help="Also write a .prof file per request here.",
+    help="Also write an HTML report per request here (open it in a browser).",
 )
 @click.option("--bind", "-b", multiple=True, help="Address to serve on.")
 @pass_app
 def profile(holder: AppHolder, length: int, profile_dir: str | None, bind: tuple[str, ...]) -> None:
-    """Serve the app in one process with a cProfile report per request."""
+    """Serve the app in one process with a profile of each request (pyinstrument)."""
     from hypercorn.asyncio import serve
 
     from flasky.profiling import ProfilerMiddleware
@@ -167,7 +183,13 @@ def deploy(holder: AppHolder) -> None:
         click.echo(f"Upgraded the database: {before} -> {report.revision_after}.")
     else:
         click.echo(f"The database is at the newest revision ({report.revision_after}).")
-    click.echo("Roles are up to date.")
+    roles = report.roles
+    if roles.created:
+        click.echo(f"Created the roles {', '.join(roles.created)}.")
+    if roles.updated:
+        click.echo(f"Updated the permissions of the roles {', '.join(roles.updated)}.")
+    if not (roles.created or roles.updated):
+        click.echo("The roles are up to date.")
     if report.self_follows_added:
         click.echo(f"Added {report.self_follows_added} missing self-follows.")
 

@@ -145,6 +145,15 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
         self.LOG_TO = ""  # "", "stderr" or "syslog"
+        self.FLASKY_LOG_LEVEL = os.environ.get("FLASKY_LOG_LEVEL", "INFO")
+        # Unhandled errors mailed to FLASKY_ADMIN, the same error (type and path) at most
+        # once per interval (seconds).
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", False)
+        self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
+        # Seconds /healthz waits for the database's answer to SELECT 1.
+        self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # gc.freeze() at startup: production configs only (a test run builds many apps).
+        self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     def database_url(self) -> str:
@@ -164,6 +173,8 @@ class DevelopmentConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.DEBUG = True
+        # A changed template shows on the next request, without a restart.
+        self.TEMPLATES_AUTO_RELOAD = True
 
     def database_url(self) -> str:
         return os.environ.get("DEV_DATABASE_URL") or sqlite_url("data-dev.sqlite")
@@ -199,6 +210,8 @@ class ProductionConfig(Config):
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 365 * 24 * 3600)
         self.QUART_AUTH_COOKIE_SECURE = True
         self.SESSION_COOKIE_SECURE = True
+        self.FLASKY_ERROR_MAIL = env_flag("FLASKY_ERROR_MAIL", True)
+        self.FLASKY_GC_FREEZE = env_flag("FLASKY_GC_FREEZE", True)
         self.FLASKY_HOST_CHECK = True
 
     def check(self) -> None:

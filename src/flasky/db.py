@@ -15,6 +15,7 @@ from quart import Quart, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
+    AsyncAttrs,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,8 +26,6 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
-
-from flasky.disconnects import FinishAfterDisconnect
 
 log = logging.getLogger("flasky.db")
 slow_query_log = logging.getLogger("flasky.slow_query")
@@ -41,7 +40,9 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
+class Base(AsyncAttrs, DeclarativeBase):
+    # AsyncAttrs: `await row.awaitable_attrs.name` loads a relationship where loading is
+    # allowed (the shell); the app's own relationships are lazy="raise" and loaded explicitly.
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -227,6 +228,13 @@ class FairQueuePool(AsyncAdaptedQueuePool):
     """The async engine's default pool with connections handed out in arrival order."""
 
     _queue_class = FairQueue
+    # SQLAlchemy names a pool's logger after the pool's module unless the class gives a
+    # namespace (sqlalchemy.log._qual_logger_name_for_cls, SQLAlchemy 2.0/2.1): without
+    # this, its routine INFO records ("Pool disposed", "Pool recreating", after every CLI
+    # command) landed under the app's `flasky` logger. Kept with SQLAlchemy's own pool
+    # logging, they show only when asked for (echo_pool, or the `sqlalchemy.pool` logger).
+    # tests/test_cli.py::test_deploy_as_console_script_with_production_config fails if not.
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.FairQueuePool"
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -298,38 +306,38 @@ def _in_transaction(dbapi_connection: Any) -> bool:
 
 
 def init_app(app: Quart) -> Database:
+    """Attach the app's Database; its hooks are placed by flasky.pipeline."""
     database = Database(app)
     app.extensions["database"] = database
-    # A client's disconnect must not cancel a request inside a database call.
-    app.asgi_app = FinishAfterDisconnect(app.asgi_app)  # type: ignore[method-assign]
-
-    @app.before_serving
-    async def _start_engine() -> None:
-        database.start()
-
-    @app.after_serving
-    async def _dispose_engine() -> None:
-        await database.stop()
-
-    @app.teardown_appcontext
-    async def _close_session(exc: BaseException | None) -> None:
-        session: AsyncSession | None = g.pop("db_session", None)
-        if session is None:
-            return
-        try:
-            if exc is not None:
-                await session.rollback()
-            await session.close()
-        except Exception as error:  # noqa: BLE001
-            # The connection died under the request (database restarted, backend
-            # terminated); the response is already decided, so don't turn it into a 500
-            # here, just make sure the dead connection never goes back to the pool.
-            log.warning(
-                "Discarding a broken database connection: %s: %s", type(error).__name__, error
-            )
-            await session.invalidate()
-
     return database
+
+
+async def start_engine() -> None:
+    """Per worker process, once serving starts: the engine and its pool."""
+    get_database().start()
+
+
+async def dispose_engine() -> None:
+    await get_database().stop()
+
+
+async def close_session(exc: BaseException | None) -> None:
+    """At the end of a request (or app context): roll back on error, close the session."""
+    session: AsyncSession | None = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        if exc is not None:
+            await session.rollback()
+        await session.close()
+    except Exception as error:  # noqa: BLE001
+        # The connection died under the request (database restarted, backend
+        # terminated); the response is already decided, so don't turn it into a 500
+        # here, just make sure the dead connection never goes back to the pool.
+        log.warning(
+            "Discarding a broken database connection: %s: %s", type(error).__name__, error
+        )
+        await session.invalidate()
 
 
 def get_database(app: Quart | None = None) -> Database:

@@ -7,7 +7,7 @@ only missing self-follows are added.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quart import Quart
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky import migrations
 from flasky.db import UTCDateTime, get_database, utcnow
 from flasky.models import Follow, Role, User
+from flasky.models.role import RoleChanges
 
 
 class UnversionedDatabase(RuntimeError):
@@ -29,6 +30,7 @@ class DeployReport:
     revision_before: str | None
     revision_after: str | None
     self_follows_added: int
+    roles: RoleChanges = field(default_factory=RoleChanges)
 
     @property
     def upgraded(self) -> bool:
@@ -83,7 +85,7 @@ async def deploy(app: Quart) -> DeployReport:
     after = await migrations.current_revision(url)
     database = get_database(app)
     async with database.running(), database.session() as session:
-        await Role.insert_roles(session)
+        roles = await Role.insert_roles(session)
         added = await ensure_self_follows(session)
         await session.commit()
-    return DeployReport(before, after, added)
+    return DeployReport(before, after, added, roles)

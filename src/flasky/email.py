@@ -217,13 +217,14 @@ async def flush_mail(app: Quart, grace: float | None = None) -> None:
     await get_mailer(app).flush(grace)
 
 
+async def flush_queued_mail() -> None:
+    """When serving ends: let queued mail go out (see Mailer.flush)."""
+    await get_mailer().flush()
+
+
 def init_app(app: Quart) -> Mailer:
+    """Attach the app's Mailer; flush_queued_mail is placed by flasky.pipeline."""
     mailer = Mailer(app)
     app.extensions["mail"] = mailer
     app.extensions.setdefault("mail_outbox", [])
-
-    @app.after_serving
-    async def _flush_mail() -> None:
-        await mailer.flush()
-
     return mailer

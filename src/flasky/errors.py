@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, g, jsonify, make_response, render_template, request
+from quart import Response, g, jsonify, make_response, render_template, request
 from quart_wtf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -49,54 +49,80 @@ async def error_response(status: int, message: str | None = None) -> Response:
     return await make_response(html, status)
 
 
-def is_database_unavailable(error: BaseException) -> bool:
-    """Connection-level failures (server down, refused, timed out), not bad SQL."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+# SQLSTATEs that say the database is not there to answer, whatever the statement was:
+# class 08 (connection exception), 57P01-57P05 (operator intervention: admin or crash
+# shutdown, cannot connect now while the server starts or stops, database dropped, idle
+# session timeout), 3D000 (the database does not exist: dropped or never created) and
+# 53300 (too many connections). A wrong statement (class 42, 23, ...) stays a 500.
+UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P0", "3D000", "53300")
 
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """The SQLSTATE of the error, of the driver error it wraps, or of what it was raised from
+    (not of an error that was merely being handled when it happened)."""
+    current: BaseException | None = error
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str) and code:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Connection-level failures (server down, refused, timed out, shutting down, database
+    gone), not bad SQL."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    code = sqlstate_of(error)
+    if code is not None:
+        return code.startswith(UNAVAILABLE_SQLSTATE_PREFIXES)
     if isinstance(error, (PoolTimeout, ConnectionError, OSError, TimeoutError)):
         return True
     if isinstance(error, DBAPIError):
         return bool(error.connection_invalidated) or isinstance(
             error.orig, (ConnectionError, OSError, TimeoutError)
-        ) or "connection" in type(error.orig).__name__.lower()
+        )
     return False
 
 
-def init_app(app: Quart) -> None:
-    @app.errorhandler(CSRFError)
-    async def _csrf_error(error: CSRFError) -> Response:
-        return await error_response(
-            400, "The form's CSRF token is missing or invalid; reload the page and try again."
+async def csrf_error(error: CSRFError) -> Response:
+    return await error_response(
+        400, "The form's CSRF token is missing or invalid; reload the page and try again."
+    )
+
+
+async def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = None if status in (403, 404) else error.description
+    response = await error_response(status, message)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
+    return response
+
+
+async def unhandled_error(error: Exception) -> Response:
+    """503 when the database is out of reach, else 500 (logged, and mailed in production)."""
+    # Render the page as for a visitor: the user row belongs to the request's session,
+    # which the error may have left unusable (a failed flush, a dead connection), and
+    # reading it again would raise inside this handler (a bare 500).
+    from flasky.models import AnonymousUser
+
+    g.current_user = AnonymousUser()
+    if is_database_unavailable(error):
+        log.error(
+            "Database unavailable on %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(error).__name__,
+            error,
         )
-
-    @app.errorhandler(HTTPException)
-    async def _http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        message = None if status in (403, 404) else error.description
-        response = await error_response(status, message)
-        valid_methods = getattr(error, "valid_methods", None)
-        if status == 405 and valid_methods:
-            response.headers["Allow"] = ", ".join(valid_methods)
+        response = await error_response(503, "The database is not answering; try again shortly.")
+        response.headers["Retry-After"] = "5"
         return response
-
-    @app.errorhandler(Exception)
-    async def _unhandled(error: Exception) -> Response:
-        # Render the page as for a visitor: the user row belongs to the request's session,
-        # which the error may have left unusable (a failed flush, a dead connection), and
-        # reading it again would raise inside this handler (a bare 500).
-        from flasky.models import AnonymousUser
-
-        g.current_user = AnonymousUser()
-        if is_database_unavailable(error):
-            log.error(
-                "Database unavailable on %s %s: %s: %s",
-                request.method,
-                request.path,
-                type(error).__name__,
-                error,
-            )
-            response = await error_response(503, "The database is not answering; try again shortly.")
-            response.headers["Retry-After"] = "5"
-            return response
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        return await error_response(500, None)
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return await error_response(500, None)

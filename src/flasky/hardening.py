@@ -78,8 +78,7 @@ FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def init_app(app: Quart) -> None:
-    # Before any blueprint is registered: a rule picks its converter when it is added.
+    """`<int:id>` URLs match database integers only; the request checks above are placed by
+    flasky.pipeline. Before any blueprint is registered: a rule picks its converter when it
+    is added."""
     app.url_map.converters["int"] = DatabaseIntegerConverter
-    app.before_request(refuse_json_for_forms)
-    app.before_request(refuse_nul_characters)
-    app.before_request(refuse_unparsable_credentials)

@@ -9,7 +9,7 @@ the Markdown allow-list keeps only from https); Bootstrap's CSS draws its icons 
 
 from __future__ import annotations
 
-from quart import Quart, Response, request
+from quart import Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -36,20 +36,15 @@ SECURITY_HEADERS = {
 }
 
 
-def add_security_headers(response: Response, hsts_max_age: int = 0) -> Response:
+async def add_security_headers(response: Response) -> Response:
     """Set the headers a view has not set itself (a view may loosen its own policy)."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     # HSTS only means something over HTTPS; behind a proxy, request.is_secure relies on
-    # the forwarded-headers fix being configured (production.py).
+    # the forwarded-headers fix being configured (proxies.py, FLASKY_PROXY_COUNT).
+    hsts_max_age = current_app.config["FLASKY_HSTS_MAX_AGE"]
     if hsts_max_age > 0 and request.is_secure:
         response.headers.setdefault(
             "Strict-Transport-Security", f"max-age={hsts_max_age}; includeSubDomains"
         )
     return response
-
-
-def init_app(app: Quart) -> None:
-    @app.after_request
-    async def _security_headers(response: Response) -> Response:
-        return add_security_headers(response, app.config.get("FLASKY_HSTS_MAX_AGE", 0))

@@ -149,23 +149,27 @@ def admin_required(view: F) -> F:
 
 
 def init_app(app: Quart) -> None:
+    """quart-auth's cookie handling; this module's hooks are placed by flasky.pipeline."""
     QuartAuth(app)
 
-    @app.before_request
-    async def _load_user() -> None:
-        if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
-            return
-        await load_current_user()
 
-    @app.errorhandler(Unauthorized)
-    async def _redirect_to_login(error: Unauthorized) -> Any:
-        if request.path.startswith("/api/"):
-            from flasky.errors import json_error
+async def load_user_for_request() -> None:
+    """Who is asking, once per request (static files need nobody)."""
+    if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
+        return
+    await load_current_user()
 
-            return json_error(401, "Invalid credentials")
-        target = request.full_path if request.query_string else request.path
-        return redirect(url_for("auth.login", next=target))
 
-    @app.context_processor
-    async def _inject_user() -> dict[str, Any]:
-        return {"current_user": current_user(), "Permission": Permission}
+async def redirect_to_login(error: Unauthorized) -> Any:
+    """A page that needs a login sends a visitor to it (the API answers 401 JSON)."""
+    if request.path.startswith("/api/"):
+        from flasky.errors import json_error
+
+        return json_error(401, "Invalid credentials")
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
+
+
+async def inject_user() -> dict[str, Any]:
+    """Templates see the loaded user (not quart-auth's cookie user) and the permissions."""
+    return {"current_user": current_user(), "Permission": Permission}

@@ -17,17 +17,92 @@ from collections.abc import Coroutine
 from typing import Any
 
 from quart import Quart
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, or_, select, update
+from sqlalchemy import inspect as inspect_mapped
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper, ORMExecuteState, lazyload, selectinload
+from sqlalchemy.sql import Select
 
 from flasky import models
 from flasky.db import get_database
-from flasky.models.user import create_user, load_user
+from flasky.models.user import create_user as create_user_in
+from flasky.models.user import load_user as load_user_by_id
 
+# Every line starting with ">>> " is run by tests/test_cli.py on a small database, so the
+# examples shown here keep working.
 BANNER = """Flasky shell ({config} config, database {url})
-Names: app, db, session, run, select, func, insert, update, delete, create_user, load_user,
+Names: app, db, session, run, select, func, insert, update, delete, load_user, create_user,
        {models}
-`await` works at the prompt, e.g.  await session.scalar(select(func.count(User.id)))
-Call `await session.commit()` to keep changes."""
+`await` works at the prompt. Rows loaded here come with the rows they point to (a user's
+role, a post's author); lists (a user's posts) load when awaited through awaitable_attrs:
+>>> u = await load_user(1)                      # by id, username or email
+>>> u.role, u.can(Permission.WRITE), u.is_administrator()
+>>> posts = await u.awaitable_attrs.posts
+>>> p = await session.scalar(select(Post).order_by(Post.timestamp.desc()))
+>>> p.author.username if p else None
+>>> await session.scalar(select(func.count(User.id)))
+Change rows and call `await session.commit()` to keep the changes, e.g.
+  u = await create_user(email="ann@example.com", username="ann", password="cat")"""
+
+# How deep the shell follows many-to-one links (comment -> post -> author -> role).
+EAGER_DEPTH = 4
+
+
+def _loader_options(mapper: Mapper, depth: int, path: Any = None) -> list:
+    """Load each many-to-one link of `mapper` with the row (down to `depth` links) and let
+    each collection load lazily, which `awaitable_attrs` can await: the app's relationships
+    refuse to load on access (lazy="raise"), which suits pages but not a reader exploring."""
+    options: list = []
+    for relationship in mapper.relationships:
+        attribute = relationship.class_attribute
+        if relationship.uselist:
+            options.append(path.lazyload(attribute) if path else lazyload(attribute))
+        elif depth > 0:
+            loaded = path.selectinload(attribute) if path else selectinload(attribute)
+            options.append(loaded)
+            options += _loader_options(relationship.mapper, depth - 1, loaded)
+    return options
+
+
+def _with_loaders(statement: Select, options: list) -> Select:
+    """The statement with those of `options` that do not clash with its own: a loader the
+    statement names itself (say `joinedload(User.role)`) wins. A clash shows only when
+    the statement is compiled, so each option is tried that way (cheap at a prompt)."""
+    try:
+        combined = statement.options(*options)
+        combined.compile()
+        return combined
+    except InvalidRequestError:
+        pass
+    for option in options:
+        trial = statement.options(option)
+        try:
+            trial.compile()
+        except InvalidRequestError:
+            continue
+        statement = trial
+    return statement
+
+
+def _load_related(state: ORMExecuteState) -> None:
+    if not state.is_select or state.is_column_load:
+        return
+    options = []
+    for column in state.statement.column_descriptions:
+        entity = column.get("entity")
+        # Whole rows of a mapped class only: `select(func.count(User.id))` loads no object.
+        if isinstance(entity, type) and column.get("expr") is entity:
+            options += _loader_options(inspect_mapped(entity), EAGER_DEPTH)
+    if options:
+        state.statement = _with_loaders(state.statement, options)
+
+
+def shell_session(app: Quart) -> AsyncSession:
+    """A session of the app's database whose loads bring related rows along."""
+    session = get_database(app).session()
+    event.listen(session.sync_session, "do_orm_execute", _load_related)
+    return session
 
 
 class BackgroundLoop:
@@ -80,10 +155,25 @@ class AsyncConsole(code.InteractiveConsole):
 
 def shell_namespace(app: Quart, loop: BackgroundLoop) -> dict[str, Any]:
     database = get_database(app)
+    session = shell_session(app)
+
+    async def load_user(key: int | str) -> models.User | None:
+        """A user by id, username or email address, with their role."""
+        if isinstance(key, int):
+            return await load_user_by_id(session, key)
+        User = models.User
+        return await session.scalar(
+            select(User).where(or_(User.username == key, User.email == key.strip().lower()))
+        )
+
+    async def create_user(**fields: Any) -> models.User:
+        """Add a user as registration does (role, self-follow, hashed password); commit to keep."""
+        return await create_user_in(session, **fields)
+
     namespace: dict[str, Any] = {
         "app": app,
         "db": database,
-        "session": database.session(),
+        "session": session,
         "run": loop.run,
         "select": select,
         "func": func,
@@ -97,23 +187,27 @@ def shell_namespace(app: Quart, loop: BackgroundLoop) -> dict[str, Any]:
     return namespace
 
 
-def start_shell(app: Quart, plain: bool = False) -> None:
-    loop = BackgroundLoop(app)
-    namespace = shell_namespace(app, loop)
-    session = namespace["session"]  # IPython empties the namespace when it exits
-    banner = BANNER.format(
+def banner(app: Quart) -> str:
+    return BANNER.format(
         config=app.config["FLASKY_CONFIG"],
         url=get_database(app).url,
         models=", ".join(models.__all__),
     )
+
+
+def start_shell(app: Quart, plain: bool = False) -> None:
+    loop = BackgroundLoop(app)
+    namespace = shell_namespace(app, loop)
+    session = namespace["session"]  # IPython empties the namespace when it exits
+    text = banner(app)
     try:
-        if not plain and _start_ipython(namespace, banner, loop):
+        if not plain and _start_ipython(namespace, text, loop):
             return
         try:
             import readline  # noqa: F401  (line editing and history in the plain console)
         except ImportError:
             pass
-        AsyncConsole(namespace, loop).interact(banner=banner, exitmsg="")
+        AsyncConsole(namespace, loop).interact(banner=text, exitmsg="")
     finally:
         loop.run(session.close())
         loop.run(get_database(app).stop())

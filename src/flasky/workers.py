@@ -18,8 +18,6 @@ import os
 import signal
 from pathlib import Path
 
-from quart import Quart
-
 log = logging.getLogger("flasky.workers")
 
 
@@ -74,7 +72,6 @@ def hand_sigterm_to_master() -> bool:
     return True
 
 
-def init_app(app: Quart) -> None:
-    @app.before_serving
-    async def _stop_gracefully_on_sigterm() -> None:
-        hand_sigterm_to_master()
+async def stop_gracefully_on_sigterm() -> None:
+    """When a worker starts serving (see hand_sigterm_to_master)."""
+    hand_sigterm_to_master()

@@ -167,6 +167,29 @@ def seed(
     help="the full comparison: --compare threaded --scenarios --output docs/",
 )
 @click.option(
+    "--book",
+    default="",
+    envvar="BENCH_BOOK",
+    type=click.Path(file_okay=False),
+    help="a checkout of the book's app (miguelgrinberg/flasky): measured in the same run",
+)
+@click.option(
+    "--book-threads", default=16, show_default=True, help="threads of the book's gthread server"
+)
+@click.option(
+    "--book-venv",
+    default=str(ROOT / "bench-results" / "book-venv"),
+    show_default=True,
+    help="the book's own virtualenv (created once)",
+)
+@click.option(
+    "--postgresql-url",
+    default="postgresql://postgres@127.0.0.1:5432/flasky_bench",
+    show_default=True,
+    envvar="BENCH_POSTGRESQL_URL",
+    help="with --all: the PostgreSQL database of the second matrix (created if missing)",
+)
+@click.option(
     "--smoke",
     is_flag=True,
     help="a seconds-long check for CI: tiny data set, 1 s per cell, never fails on slowness",
@@ -181,6 +204,20 @@ def run(**options: Any) -> None:
     if options["smoke"]:
         sys.exit(run_smoke(options))
     execute(options)
+    if options["run_all"] and options["postgresql_url"]:
+        # The same matrix on PostgreSQL, into its own section of the document; the
+        # scenarios (one of them on PostgreSQL already) are not run twice.
+        from flasky_bench.seed import ensure_database
+
+        asyncio.run(ensure_database(options["postgresql_url"]))
+        execute(
+            dict(
+                options,
+                database_url=options["postgresql_url"],
+                scenarios=False,
+                section="postgresql",
+            )
+        )
 
 
 def execute(options: dict[str, Any]) -> list[Any]:
@@ -256,6 +293,8 @@ def execute(options: dict[str, Any]) -> list[Any]:
             )
         else:
             specs.append(command_spec(f"compare{index + 1}", value))
+    if options.get("book"):
+        specs += _book_specs(options, database_url)
 
     plan = Plan(
         connections=_connections(options["connections"]),
@@ -285,6 +324,11 @@ def execute(options: dict[str, Any]) -> list[Any]:
             else v
             for v in options["compare"]
         ),
+        "book": f"the book's app ({options['book']}) on gunicorn, 1 worker: gthread x "
+        f"{options['book_threads']} threads and sync; Flask 2.0, SQLAlchemy 1.4, "
+        + ("psycopg2" if not database_url.startswith("sqlite") else "sqlite3")
+        if options.get("book")
+        else "",
         "floor": "bare Quart hello (floor, `÷ floor`) and a bare ASGI callable, "
         "same Hypercorn settings"
         if options["floor"]
@@ -297,7 +341,9 @@ def execute(options: dict[str, Any]) -> list[Any]:
         f"{landmarks.top_post_comments} (post {landmarks.top_post_id})",
     }
 
-    results_path = (images_dir if to_docs else output) / "results.json"
+    section = options.get("section", "")
+    results_name = f"results-{section}.json" if section else "results.json"
+    results_path = (images_dir if to_docs else output) / results_name
     if options.get("matrix", True):
         servers = [
             RunningServer(spec, server_cpus if spec.command else None, log_dir) for spec in specs
@@ -327,9 +373,35 @@ def execute(options: dict[str, Any]) -> list[Any]:
     images_dir.mkdir(parents=True, exist_ok=True)
     meta["scenarios"] = [s.to_dict() for s in scenario_results]
     save_results(results_path, results, meta)
+    meta["section"] = section
     write_report(results, meta, output, scenarios_md)
     click.echo(f"results: {results_path}")
     return results
+
+
+def _book_specs(options: dict[str, Any], database_url: str) -> list[Any]:
+    """The book's app on its own copy of the data set, sync and gthread."""
+    from flasky_bench import book
+    from flasky_bench.seed import ensure_database
+
+    checkout = book.check_checkout(Path(options["book"]))
+    python = book.ensure_venv(Path(options["book_venv"]), log=click.echo)
+    book_url = book.database_beside(database_url)
+    asyncio.run(ensure_database(book_url))
+    book.create_schema(python, checkout, book_url)
+    asyncio.run(book.seed_book(book_url))
+    click.echo(f"book: seeded {book_url}")
+    return [
+        book.server_spec(
+            "book-gthread",
+            python,
+            checkout,
+            book_url,
+            worker_class="gthread",
+            threads=options["book_threads"],
+        ),
+        book.server_spec("book-sync", python, checkout, book_url, worker_class="sync", threads=1),
+    ]
 
 
 def _describe_database(url: str) -> str:
@@ -347,14 +419,15 @@ def write_report(
 
     to_docs = output.resolve() == DOCS.resolve()
     images_dir = output / "bench" if to_docs else output
-    images = report.plot(results, images_dir)
+    section = meta.get("section", "")
+    images = report.plot(results, images_dir, prefix=f"{section}-" if section else "")
     relative = [str(p.relative_to(output)) for p in images]
     generated = report.results_markdown(results, meta, relative, scenarios_md)
     if to_docs:
         document = output / "benchmarks.md"
-        report.write_into(document, generated, DOCS_TEMPLATE)
+        report.write_into(document, generated, DOCS_TEMPLATE, section=section)
     else:
-        document = output / "results.md"
+        document = output / (f"results-{section}.md" if section else "results.md")
         document.write_text(generated)
     click.echo(
         f"report: {document}"
@@ -373,6 +446,8 @@ def report_command(results_path: str, output: str) -> None:
     from flasky_bench.runner import load_results
 
     results, meta = load_results(results_path)
+    if Path(results_path).name.startswith("results-"):
+        meta.setdefault("section", Path(results_path).stem.removeprefix("results-"))
     scenarios_md = ""
     if meta.get("scenarios"):
         from flasky_bench import scenarios

@@ -9,13 +9,21 @@ from typing import Any
 
 from flasky_bench.runner import Measurement
 
-# The book's app as issue 7 quotes it (one pinned gunicorn worker, SQLite, same data
-# shape); these are quoted, not measured here. api-token: the low end of 16-23.
-BOOK_RPS = {"index": 14.0, "user": 14.0, "post": 25.0, "api-token": 16.0, "api-password": 5.0}
-BOOK_STATEMENTS = {"index": 41, "user": 27, "post": 29}
 TARGET_ORDER = ["index", "user", "post", "api-token", "api-password"]
 RESULTS_START = "<!-- bench:results:start -->"
 RESULTS_END = "<!-- bench:results:end -->"
+# The book's app is a peer in the same run (role "book"); the page targets every page must
+# meet against it, at each of these connection counts.
+BOOK_TARGETS = ("index", "user", "post", "api-token")
+BOOK_CONNECTIONS = (10, 100)
+BOOK_MIN_RATIO = 10.0
+
+
+def markers(section: str = "") -> tuple[str, str]:
+    """The comment pair around a generated part; one pair per database section."""
+    if not section:
+        return RESULTS_START, RESULTS_END
+    return f"<!-- bench:results-{section}:start -->", f"<!-- bench:results-{section}:end -->"
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -45,11 +53,28 @@ def app_name(results: list[Measurement]) -> str | None:
 
 
 def compare_names(results: list[Measurement]) -> list[str]:
+    """The peers measured beside the app: the threaded twin, other commands, the book."""
     names: list[str] = []
     for m in results:
-        if m.role == "compare" and m.server not in names:
+        if m.role in ("compare", "book") and m.server not in names:
             names.append(m.server)
     return names
+
+
+def book_names(results: list[Measurement]) -> list[str]:
+    return [name for name in compare_names(results) if _role(results, name) == "book"]
+
+
+def _role(results: list[Measurement], server: str) -> str | None:
+    return next((m.role for m in results if m.server == server), None)
+
+
+def best_book(results: list[Measurement], target: str, connections: int) -> Measurement | None:
+    """The book's best configuration on this cell: the ratio is taken against it."""
+    idx = index_results(results)
+    cells = [idx.get((name, target, connections)) for name in book_names(results)]
+    cells = [m for m in cells if m is not None and m.rps]
+    return max(cells, key=lambda m: m.rps, default=None)
 
 
 def implied_latency_ms(m: Measurement) -> float | None:
@@ -68,7 +93,8 @@ def summary_table(results: list[Measurement], connections: int) -> str:
         + [f"{app} ÷ {o}" for o in others]
         + [f"{app} p99 ms"]
         + [f"{o} p99 ms" for o in others]
-        + ["SQL / req", "CPU ms / req", "book's app req/s (quoted)", f"{app} ÷ book"]
+        + ["SQL / req", "CPU ms / req"]
+        + [f"CPU {app} ÷ {o}" for o in others]
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     floor_m = idx.get((floor, "hello", connections)) if floor else None
@@ -89,11 +115,9 @@ def summary_table(results: list[Measurement], connections: int) -> str:
         ]
         row += [_ratio(mine.rps, t.rps if t else None) for t in theirs]
         row += [_fmt(mine.p99_ms)] + [_fmt(t.p99_ms) if t else "–" for t in theirs]
+        row += [" / ".join(sql), " / ".join(cpu)]
         row += [
-            " / ".join(sql),
-            " / ".join(cpu),
-            _fmt(BOOK_RPS.get(target)),
-            _ratio(mine.rps, BOOK_RPS.get(target)),
+            _ratio(mine.cpu_ms_per_request, t.cpu_ms_per_request if t else None) for t in theirs
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -148,27 +172,42 @@ def full_table(results: list[Measurement]) -> str:
 def target_checks(
     results: list[Measurement], connections: int = 100
 ) -> list[tuple[str, bool, str]]:
-    """Issue 7 point 5, checked against this run (book figures as quoted in the issue)."""
+    """The page targets, checked against figures measured in this same run."""
     idx = index_results(results)
     app, floor = app_name(results), floor_name(results)
     checks: list[tuple[str, bool, str]] = []
-    floor_m = idx.get((floor, "hello", connections)) if floor else None
-    for target, label in (
-        ("index", "/"),
-        ("post", "/post/<most comments>"),
-        ("api-token", "API with a token"),
-    ):
-        m = idx.get((app, target, connections))
-        if m is None:
-            continue
-        book = BOOK_RPS[target]
-        checks.append(
-            (
-                f"{label} ≥ 10× the book's app ({book:g} req/s)",
-                m.rps >= 10 * book,
-                f"{m.rps:,.0f} req/s = {m.rps / book:.0f}×",
+    labels = {
+        "index": "/",
+        "user": "/user/<most posts>",
+        "post": "/post/<most comments>",
+        "api-token": "API with a token",
+    }
+    for conns in BOOK_CONNECTIONS:
+        for target in BOOK_TARGETS:
+            mine, book = idx.get((app, target, conns)), best_book(results, target, conns)
+            if mine is None or book is None:
+                continue
+            ratio = mine.rps / book.rps
+            checks.append(
+                (
+                    f"{labels[target]} at {conns}: ≥ {BOOK_MIN_RATIO:g}× the book's req/s",
+                    ratio >= BOOK_MIN_RATIO,
+                    f"{mine.rps:,.0f} vs {book.rps:,.1f} ({book.server}) = {ratio:.1f}×",
+                )
             )
-        )
+            if mine.cpu_ms_per_request and book.cpu_ms_per_request:
+                share = mine.cpu_ms_per_request / book.cpu_ms_per_request
+                checks.append(
+                    (
+                        f"{labels[target]} at {conns}: ≤ 1/{BOOK_MIN_RATIO:g} of the book's CPU",
+                        share <= 1 / BOOK_MIN_RATIO,
+                        f"{mine.cpu_ms_per_request:.2f} vs {book.cpu_ms_per_request:.1f} ms "
+                        f"= 1/{1 / share:.0f}"
+                        if share
+                        else "–",
+                    )
+                )
+    floor_m = idx.get((floor, "hello", connections)) if floor else None
     m = idx.get((app, "index", connections))
     if m and floor_m:
         checks.append(
@@ -176,6 +215,15 @@ def target_checks(
                 "/ ≥ 20 % of the bare-hello floor",
                 m.rps >= 0.2 * floor_m.rps,
                 f"{m.rps / floor_m.rps:.0%} of {floor_m.rps:,.0f} req/s",
+            )
+        )
+    home, post = idx.get((app, "index", connections)), idx.get((app, "post", connections))
+    if home and post and home.cpu_ms_per_request and post.cpu_ms_per_request:
+        checks.append(
+            (
+                "/post costs less CPU than /",
+                post.cpu_ms_per_request < home.cpu_ms_per_request,
+                f"{post.cpu_ms_per_request:.2f} vs {home.cpu_ms_per_request:.2f} ms",
             )
         )
     at_1000 = [m for m in results if m.server == app and m.connections == 1000]
@@ -276,20 +324,18 @@ def results_markdown(
         "",
     ]
     parts.append(_meta_table(meta))
-    summary_at = (
-        100
-        if any(m.connections == 100 for m in results)
-        else max((m.connections for m in results), default=0)
-    )
-    parts += [
-        "",
-        f"### Summary at {summary_at} connections",
-        "",
-        summary_table(results, summary_at),
-    ]
+    measured = sorted({m.connections for m in results})
+    summary_at = 100 if 100 in measured else max(measured, default=0)
+    for conns in [c for c in (10, 100) if c in measured] or [summary_at]:
+        parts += [
+            "",
+            f"### Summary at {conns} connections",
+            "",
+            summary_table(results, conns),
+        ]
     checks = target_checks(results, summary_at)
     if checks:
-        parts += ["", "### Targets of issue 7, point 5", "", checks_table(checks)]
+        parts += ["", "### Targets, checked against this run", "", checks_table(checks)]
     if images:
         parts += ["", "### Plots", ""] + [f"![{Path(i).stem}]({i})" for i in images]
     if scenarios_md:
@@ -304,6 +350,7 @@ def _meta_table(meta: dict[str, Any]) -> str:
         ("database", "database"),
         ("server", "app server"),
         ("compare", "comparison"),
+        ("book", "the book's app"),
         ("floor", "floor"),
         ("generator", "load generator"),
         ("duration", "seconds per cell"),
@@ -314,12 +361,13 @@ def _meta_table(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_into(document: Path, generated: str, template: str) -> None:
+def write_into(document: Path, generated: str, template: str, section: str = "") -> None:
     """Replace the generated part of a document (between the markers), or create it."""
+    start, end = markers(section)
     text = document.read_text() if document.exists() else template
-    if RESULTS_START not in text:
-        text = text.rstrip() + f"\n\n{RESULTS_START}\n{RESULTS_END}\n"
-    pattern = re.compile(re.escape(RESULTS_START) + ".*?" + re.escape(RESULTS_END), re.S)
-    text = pattern.sub(lambda _: f"{RESULTS_START}\n{generated}\n{RESULTS_END}", text)
+    if start not in text:
+        text = text.rstrip() + f"\n\n{start}\n{end}\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: f"{start}\n{generated}\n{end}", text)
     document.parent.mkdir(parents=True, exist_ok=True)
     document.write_text(text)

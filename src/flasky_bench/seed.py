@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from flasky.config import async_database_url
 from flasky.db import Base
 from flasky.markdown import render_comment, render_post
 from flasky.models import Comment, Follow, Post, Role, User
+from flasky.models.post import count_words
 from flasky.models.role import ROLES
 from flasky.models.user import email_hash
 
@@ -170,11 +172,13 @@ def generate(
     )
     for pid in range(1, posts + 1):
         body = _post_body(rng)
+        body_html = render_post(body)  # a bulk insert skips Post.set_body
         data.posts.append(
             {
                 "id": pid,
                 "body": body,
-                "body_html": render_post(body),
+                "body_html": body_html,
+                "word_count": count_words(body_html),
                 "timestamp": post_times[pid - 1],
                 "author_id": authors[pid - 1],
             }
@@ -333,3 +337,21 @@ async def find_landmarks(database_url: str) -> Landmarks:
         top_post_id=top_post.post_id,
         top_post_comments=top_post.n,
     )
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create a PostgreSQL database that does not exist yet (SQLite files create themselves)."""
+    url = make_url(async_database_url(database_url))
+    if url.get_backend_name() != "postgresql" or not url.database:
+        return
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                quoted = url.database.replace('"', '""')
+                await conn.execute(text(f'CREATE DATABASE "{quoted}"'))
+    finally:
+        await admin.dispose()

@@ -273,6 +273,7 @@ def create_app() -> Flask:
                         "author_url": url("get_user_json", id=p.author_id),
                         "comments_url": url("get_post_comments_json", id=p.id),
                         "comment_count": counts.get(p.id, 0),
+                        "word_count": p.word_count,
                     }
                     for p in posts
                 ],

@@ -4,7 +4,8 @@ The server runs the development config (real forms with CSRF tokens, cookies ove
 HTTP) on a fresh database — a SQLite file, or `<name>_e2e` beside TEST_DATABASE_URL on
 PostgreSQL — filled by `flasky deploy`, `flasky fake ...` and tests/e2e/seed.py. Its mail
 goes over SMTP to an aiosmtpd server in this process, so a test can follow the link in a
-confirmation mail. A failed test leaves a screenshot in test-artifacts/.
+confirmation mail. A failed test leaves its page's HTML and screenshots at 1280 and 390 px
+in test-artifacts/.
 
 Chromium is looked for at CHROMIUM_PATH, else /usr/bin/chromium (Debian's `chromium`
 package). Without it the tests are skipped locally, and fail when CI is set.
@@ -54,6 +55,8 @@ CHROMIUM_ARGS = [
 ADMIN_EMAIL = "admin@e2e.example.com"
 SERVER_START_TIMEOUT = 60.0
 PAGE_TIMEOUT_MS = 15_000
+# A failed test keeps its page as seen on a desktop and on a phone.
+SCREENSHOT_SIZES = ((1280, 800), (390, 844))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -293,7 +296,7 @@ def new_context(browser, server: Server):
 
 @pytest.fixture
 def page(browser, server: Server, request: pytest.FixtureRequest):
-    """A fresh browser context (no cookies) per test; a screenshot is kept on failure."""
+    """A fresh browser context (no cookies) per test; its page is kept on failure (keep_failure)."""
     context = new_context(browser, server)
     page = context.new_page()
     errors: list[str] = []
@@ -306,11 +309,17 @@ def page(browser, server: Server, request: pytest.FixtureRequest):
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        (ARTIFACTS / f"{name}.html").write_text(page.content())
+        keep_failure(page, re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid))
     context.close()
+
+
+def keep_failure(page, name: str) -> None:
+    """The page a test failed on, as HTML and as screenshots at desktop and phone widths."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{name}.html").write_text(page.content())
+    for width, height in SCREENSHOT_SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
 
 
 # --- helpers the scenarios share --------------------------------------------------------------

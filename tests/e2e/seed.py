@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from flasky import create_app
-from flasky.db import get_database
+from flasky.db import get_database, utcnow
 from flasky.models import Comment, Post, Role
 from flasky.models.user import create_user
 
@@ -24,6 +25,10 @@ AUTHOR = ("susan", "susan@e2e.example.com")
 READER = ("reader", "reader@e2e.example.com")
 AUTHOR_POST = "Susan writes about *gardens*."
 COMMENT_TO_DISABLE = "A rude comment that a moderator will disable."
+# Enough old posts for a pager of many pages on this user's profile, dated before the fake
+# posts so the home page's first pages stay as the other scenarios expect.
+PROLIFIC = ("prolific_writer_with_a_long_name", "prolific@e2e.example.com")
+PROLIFIC_POSTS = 250
 
 
 async def seed() -> None:
@@ -53,6 +58,15 @@ async def seed() -> None:
             reader = await create_user(
                 session, username=READER[0], email=READER[1], password=PASSWORD, confirmed=True
             )
+            prolific = await create_user(
+                session, username=PROLIFIC[0], email=PROLIFIC[1], password=PASSWORD, confirmed=True
+            )
+            long_ago = utcnow() - timedelta(days=3 * 365)
+            for n in range(PROLIFIC_POSTS):
+                old = Post(author_id=prolific.id, timestamp=long_ago + timedelta(minutes=n))
+                # A long bare URL: it must wrap, not widen the page on a phone.
+                old.set_body(f"Old post {n}: https://example.com/a/long/path/{'x' * 80}")
+                session.add(old)
             post = Post(body=AUTHOR_POST, author_id=author.id)
             session.add(post)
             await session.flush()

@@ -60,6 +60,6 @@ async def edit_post(id: int) -> Any:
     if me.id != post.author_id and not me.can(Permission.ADMIN):
         raise Forbidden("Insufficient permissions")
     edited = await build_from_json(Post.from_json, await json_body())
-    post.body, post.body_html = edited.body, edited.body_html
+    post.take_body(edited)
     await session.commit()
     return post_json(await get_post_or_404(id))

@@ -28,6 +28,7 @@ def post_json(post: PostItem) -> dict[str, Any]:
         "author_url": absolute_url_for("api.get_user", id=post.author_id),
         "comments_url": absolute_url_for("api.get_post_comments", id=post.id),
         "comment_count": post.comment_count,
+        "word_count": post.word_count,
     }
 
 

@@ -49,8 +49,9 @@ def _is_static(endpoint: str | None) -> bool:
     return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
-@auth.before_app_request
-async def before_request() -> ResponseReturnValue | None:
+async def record_visit_and_gate_unconfirmed() -> ResponseReturnValue | None:
+    """For a signed-in user on any page: keep last_seen fresh, and send an unconfirmed
+    account to /auth/unconfirmed (the auth pages stay open to it). Placed by flasky.pipeline."""
     # The API authenticates each request itself and answers 403 JSON for unconfirmed users.
     if request.blueprint == "api" or _is_static(request.endpoint):
         return None

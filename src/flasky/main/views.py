@@ -122,13 +122,12 @@ async def preview() -> Any:
 async def post(id: int) -> Any:
     session = get_session()
     me = current_user()
-    shown = await posts.post_by_id(session, id)
-    if shown is None:
-        abort(404)
-    can_comment = request.method == "POST" or me.can(Permission.COMMENT)
-    form = await build_form(CommentForm) if can_comment else None
     if request.method == "POST":
+        shown = await posts.post_by_id(session, id)
+        if shown is None:
+            abort(404)
         require_permission(Permission.COMMENT)
+        form = await build_form(CommentForm)
         if await form.validate_on_submit():
             comment = Comment(post_id=shown.id, author_id=me.id)
             await asyncio.to_thread(comment.set_body, form.body.data)
@@ -137,12 +136,19 @@ async def post(id: int) -> Any:
             await flash("Your comment has been published.")
             # The newest comment is on the last page.
             return redirect(url_for(".post", id=shown.id, page=LAST_PAGE, _anchor="comments"))
-    listed = await comments.post_comments_page(
+    else:
+        form = await build_form(CommentForm) if me.can(Permission.COMMENT) else None
+    # The post and the page of comments come in one statement (a post page is read far
+    # more often than it is commented on).
+    found = await comments.post_with_comments_page(
         session,
-        shown.id,
+        id,
         page=requested_page(allow_last=True),
         per_page=per_page("FLASKY_COMMENTS_PER_PAGE"),
     )
+    if found is None:
+        abort(404)
+    shown, listed = found
     return await render_template("main/post.html", post=shown, form=form, comments=listed)
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import html
+import math
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,23 @@ if TYPE_CHECKING:
 POST_MAX_LENGTH = 50_000
 
 
+# A reader's pace for "N min read": 200 words a minute is the usual figure for screen text.
+WORDS_PER_MINUTE = 200
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+
+def count_words(body_html: str) -> int:
+    """The words a reader reads: those of the rendered text, so link targets and Markdown
+    syntax do not count ("[post](http://example.com)" is one word)."""
+    return len(_WORD.findall(html.unescape(_TAG.sub(" ", body_html))))
+
+
+def reading_minutes(word_count: int) -> int:
+    """Whole minutes to read that many words, at least one."""
+    return max(1, math.ceil(word_count / WORDS_PER_MINUTE))
+
+
 class ValidationError(ValueError):
     """Input that cannot make a valid row (the API answers it with 400)."""
 
@@ -30,6 +50,8 @@ class Post(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # Counted on write with the HTML, so lists read it as a plain column.
+    word_count: Mapped[int] = mapped_column(default=0, server_default="0")
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # No single-column index: ix_posts_author_id_timestamp serves lookups by author_id too.
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -45,9 +67,22 @@ class Post(Base):
             self.set_body(kwargs["body"])
 
     def set_body(self, body: str) -> None:
-        """Store the Markdown and its sanitised HTML together (rendered on write)."""
+        """Store the Markdown with what is derived from it: its sanitised HTML and its word
+        count (CPU work: call it off the event loop)."""
         self.body = body
         self.body_html = render_post(body)
+        self.word_count = count_words(self.body_html)
+
+    @property
+    def reading_minutes(self) -> int:
+        return reading_minutes(self.word_count)
+
+    def take_body(self, edited: Post) -> None:
+        """Take the body and everything set_body derived from it from an edited copy
+        (already rendered, so the Markdown is not rendered twice)."""
+        self.body = edited.body
+        self.body_html = edited.body_html
+        self.word_count = edited.word_count
 
     @staticmethod
     def from_json(json_post: Any) -> Post:

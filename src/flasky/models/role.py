@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import String, select
@@ -38,6 +39,12 @@ ROLES: dict[str, tuple[int, bool]] = {
 }
 
 
+@dataclass
+class RoleChanges:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+
 class Role(Base):
     __tablename__ = "roles"
 
@@ -52,17 +59,22 @@ class Role(Base):
         return self.permissions & perm == perm
 
     @staticmethod
-    async def insert_roles(session: AsyncSession) -> None:
-        """Insert or update the three roles; safe to run again."""
+    async def insert_roles(session: AsyncSession) -> RoleChanges:
+        """Insert or update the three roles; safe to run again. Says what it changed."""
         existing = {r.name: r for r in (await session.scalars(select(Role))).all()}
+        changes = RoleChanges()
         for name, (permissions, default) in ROLES.items():
             role = existing.get(name)
             if role is None:
                 role = Role(name=name)
                 session.add(role)
+                changes.created.append(name)
+            elif role.permissions != permissions or role.default != default:
+                changes.updated.append(name)
             role.permissions = permissions
             role.default = default
         await session.commit()
+        return changes
 
     def __repr__(self) -> str:
         return f"<Role {self.name!r}>"

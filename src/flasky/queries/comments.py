@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flasky.models import Comment, User
-from flasky.queries.pagination import Listing, Page, paginate
+from flasky.models import Comment, Post, User
+from flasky.queries.pagination import LAST_PAGE, MAX_OFFSET, Listing, Page, paginate
+from flasky.queries.posts import POST_COLUMNS, PostItem, post_by_id
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
@@ -27,18 +28,18 @@ class CommentItem:
     author: AuthorCard
 
     @classmethod
-    def from_row(cls, row: Row) -> CommentItem:
-        """From a row of COMMENT_COLUMNS and AUTHOR_COLUMNS."""
+    def from_row(cls, row: Row, prefix: str = "") -> CommentItem:
+        """From a row of COMMENT_COLUMNS and AUTHOR_COLUMNS (labelled behind `prefix`)."""
         columns = row._mapping
         return cls(
-            columns["id"],
-            columns["body"],
-            columns["body_html"],
-            columns["timestamp"],
-            bool(columns["disabled"]),
-            columns["author_id"],
-            columns["post_id"],
-            AuthorCard.from_row(row),
+            columns[prefix + "id"],
+            columns[prefix + "body"],
+            columns[prefix + "body_html"],
+            columns[prefix + "timestamp"],
+            bool(columns[prefix + "disabled"]),
+            columns[prefix + "author_id"],
+            columns[prefix + "post_id"],
+            AuthorCard.from_row(row, prefix),
         )
 
 
@@ -67,12 +68,64 @@ def _comments_of_post() -> Listing:
 
 
 async def post_comments_page(
-    session: AsyncSession, post_id: int, *, page: int, per_page: int
+    session: AsyncSession, post_id: int, *, page: int, per_page: int, total: int | None = None
 ) -> Page[CommentItem]:
-    """A post's comments, oldest first (new ones land on the last page), with authors."""
+    """A post's comments, oldest first (new ones land on the last page), with authors;
+    pass `total` when the comment count is already known."""
     params = {"post_id": post_id}
-    rows = await paginate(session, _comments_of_post(), params, page=page, per_page=per_page)
+    rows = await paginate(
+        session, _comments_of_post(), params, page=page, per_page=per_page, total=total
+    )
     return rows.map(CommentItem.from_row)
+
+
+# The post page's comment columns, beside the post's own columns in one statement.
+PAGE_COMMENT = "comment_"
+
+
+@cache
+def _post_with_comment_page() -> Select:
+    """A post with its author and comment count, left-joined to one window of its
+    comments with their authors: one row per comment of the page, or one row with NULL
+    comment columns when the page is empty. The post's comment count is the page total."""
+    window = _comments_of_post().window.subquery("comment_page")
+    return (
+        select(
+            *POST_COLUMNS,
+            *AUTHOR_COLUMNS,
+            *(column.label(PAGE_COMMENT + column.key) for column in window.c),
+        )
+        .join(User, User.id == Post.author_id)
+        .outerjoin(window, true())
+        .where(Post.id == bindparam("post_id"))
+        .order_by(window.c.timestamp.asc(), window.c.id.asc())
+    )
+
+
+async def post_with_comments_page(
+    session: AsyncSession, post_id: int, *, page: int, per_page: int
+) -> tuple[PostItem, Page[CommentItem]] | None:
+    """A post and one page of its comments (oldest first), in one statement; None when
+    there is no such post. The last page (`page=-1`) needs the count first: two."""
+    if page == LAST_PAGE or (page - 1) * per_page > MAX_OFFSET:
+        shown = await post_by_id(session, post_id)
+        if shown is None:
+            return None
+        listed = await post_comments_page(
+            session, post_id, page=page, per_page=per_page, total=shown.comment_count
+        )
+        return shown, listed
+    window = Listing.bounds({"post_id": post_id}, page, per_page)
+    rows = (await session.execute(_post_with_comment_page(), window)).all()
+    if not rows:
+        return None
+    shown = PostItem.from_row(rows[0])
+    items = [
+        CommentItem.from_row(row, PAGE_COMMENT)
+        for row in rows
+        if row._mapping[PAGE_COMMENT + "id"] is not None
+    ]
+    return shown, Page(items, page, per_page, shown.comment_count)
 
 
 @cache

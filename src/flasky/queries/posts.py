@@ -16,6 +16,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Follow, Post, User
+from flasky.models.post import reading_minutes
 from flasky.queries.pagination import Listing, Page, paginate
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
@@ -29,6 +30,11 @@ class PostItem:
     author_id: int
     author: AuthorCard
     comment_count: int
+    word_count: int
+
+    @property
+    def reading_minutes(self) -> int:
+        return reading_minutes(self.word_count)
 
     @classmethod
     def from_row(cls, row: Row, author: AuthorCard | None = None) -> PostItem:
@@ -42,6 +48,7 @@ class PostItem:
             columns["author_id"],
             author or AuthorCard.from_row(row),
             columns["comment_count"],
+            columns["word_count"],
         )
 
 
@@ -60,6 +67,7 @@ POST_COLUMNS = (
     Post.body_html.label("body_html"),
     Post.timestamp.label("timestamp"),
     Post.author_id.label("author_id"),
+    Post.word_count.label("word_count"),
     POST_COMMENT_COUNT,
 )
 

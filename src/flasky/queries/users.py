@@ -33,14 +33,15 @@ class AuthorCard:
         return gravatar_url(self.avatar_hash, self.email, size, default, rating)
 
     @classmethod
-    def from_row(cls, row: Row) -> AuthorCard:
-        """From a row with AUTHOR_COLUMNS and the item's own `author_id`."""
+    def from_row(cls, row: Row, prefix: str = "") -> AuthorCard:
+        """From a row with AUTHOR_COLUMNS and the item's own `author_id` (their labels
+        behind `prefix` where a statement carries two kinds of item)."""
         columns = row._mapping
         return cls(
-            columns["author_id"],
-            columns["author_username"],
-            columns["author_avatar_hash"],
-            columns["author_email"],
+            columns[prefix + "author_id"],
+            columns[prefix + "author_username"],
+            columns[prefix + "author_avatar_hash"],
+            columns[prefix + "author_email"],
         )
 
     @classmethod

@@ -29,6 +29,7 @@ SCHEMAS: dict[str, Any] = {
             "author_url",
             "comments_url",
             "comment_count",
+            "word_count",
         ],
         "properties": {
             "url": url("This post."),
@@ -41,6 +42,12 @@ SCHEMAS: dict[str, Any] = {
             "author_url": url("The author (a User)."),
             "comments_url": url("The post's comments."),
             "comment_count": {"type": "integer", "minimum": 0},
+            "word_count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Words of the rendered text (the site shows a reading time "
+                "of one minute per 200 words, at least one).",
+            },
         },
     },
     "PostPage": page_schema("posts", "Post", "Posts"),
