@@ -17,6 +17,7 @@ import flasky.models  # noqa: F401
 from flasky import migrations
 from flasky.config import async_database_url
 from flasky.db import Base
+from flasky.models.search_index import is_search_object
 from tests.db_helpers import empty_database
 
 
@@ -36,11 +37,12 @@ def _inspect_schema(connection: Connection) -> dict:
         schema[table] = {
             "pk": inspector.get_pk_constraint(table)["name"],
             "fks": sorted(fk["name"] for fk in inspector.get_foreign_keys(table)),
-            # PostgreSQL also lists the index behind each unique constraint; skip those.
+            # PostgreSQL also lists the index behind each unique constraint; skip those,
+            # and the full-text index, which is DDL beside the models.
             "indexes": sorted(
                 ix["name"]
                 for ix in inspector.get_indexes(table)
-                if not ix.get("duplicates_constraint")
+                if not ix.get("duplicates_constraint") and not is_search_object(ix["name"], "index")
             ),
             "uniques": sorted(uq["name"] for uq in inspector.get_unique_constraints(table)),
         }

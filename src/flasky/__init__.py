@@ -67,6 +67,10 @@ def create_app(config_name: str | None = None) -> Quart:
 
     app.register_blueprint(auth_blueprint, url_prefix="/auth")
 
+    from flasky.search import search as search_blueprint
+
+    app.register_blueprint(search_blueprint)
+
     from flasky.api import api as api_blueprint
 
     pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie

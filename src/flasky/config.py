@@ -79,6 +79,8 @@ class Config:
         self.FLASKY_POSTS_PER_PAGE = env_int("FLASKY_POSTS_PER_PAGE", 20)
         self.FLASKY_FOLLOWERS_PER_PAGE = env_int("FLASKY_FOLLOWERS_PER_PAGE", 50)
         self.FLASKY_COMMENTS_PER_PAGE = env_int("FLASKY_COMMENTS_PER_PAGE", 30)
+        # A search ranks and lists at most this many of the newest matching posts.
+        self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
@@ -165,6 +167,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from flasky.config import async_database_url
 from flasky.db import Base
-from flasky.markdown import render_comment, render_post
+from flasky.markdown import render_comment
 from flasky.models import Comment, Follow, Post, Role, User
-from flasky.models.post import count_words
+from flasky.models.post import post_body_columns
 from flasky.models.role import ROLES
 from flasky.models.user import email_hash
 
@@ -32,6 +32,13 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 BENCH_USERNAME = "bench"
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "bench-password"
+
+# `flasky bench seed --large`: the search benchmark's data set.
+LARGE = {"users": 1000, "posts": 100_000, "comments": 100_000}
+# With search words, this share of posts also names one of RARE_WORDS made-up words: each
+# is in about posts x share / RARE_WORDS posts (~10 of 100,000), a search's rare word.
+RARE_WORD_SHARE = 0.5
+RARE_WORDS = 5000
 
 # (share of the 5,000 comments) for the hot posts; the first is "the post with ~600".
 HOT_POST_COMMENTS = (600, 300, 200, 150)
@@ -97,6 +104,16 @@ def _post_body(rng: random.Random) -> str:
     return "\n\n".join(paragraphs)
 
 
+def rare_words(seed: int = SEED) -> list[str]:
+    """Made-up words (three syllables), none of them in _WORDS or the names."""
+    rng = random.Random(seed + 1)
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    words: set[str] = set()
+    while len(words) < RARE_WORDS:
+        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(3)))
+    return sorted(words)
+
+
 def _comment_body(rng: random.Random) -> str:
     body = " ".join(_sentence(rng) for _ in range(rng.randint(1, 2)))
     if rng.random() < 0.1:
@@ -118,11 +135,16 @@ def generate(
     seed: int = SEED,
     password_hash: str,
     user_role_id: int,
+    search_words: bool = False,
 ) -> DataSet:
-    """Build the rows. Bodies are rendered to HTML with the app's own renderer."""
+    """Build the rows. Bodies are rendered to HTML with the app's own renderer. With
+    `search_words`, some posts also get a rare word (from their own random stream, so the
+    rest of the data set is the same either way)."""
     if users < 2 or posts < 1 or comments < 0:
         raise ValueError("need at least 2 users and 1 post")
     rng = random.Random(seed)
+    rare_rng = random.Random(seed + 2)
+    rare = rare_words(seed) if search_words else []
     data = DataSet()
 
     for uid in range(1, users + 1):
@@ -172,13 +194,12 @@ def generate(
     )
     for pid in range(1, posts + 1):
         body = _post_body(rng)
-        body_html = render_post(body)  # a bulk insert skips Post.set_body
+        if rare and rare_rng.random() < RARE_WORD_SHARE:
+            body += f" Also {rare_rng.choice(rare)}."
         data.posts.append(
             {
                 "id": pid,
-                "body": body,
-                "body_html": body_html,
-                "word_count": count_words(body_html),
+                **post_body_columns(body),
                 "timestamp": post_times[pid - 1],
                 "author_id": authors[pid - 1],
             }
@@ -243,8 +264,10 @@ async def seed_database(
     seed: int = SEED,
     password: str = BENCH_PASSWORD,
     hash_method: str = "scrypt",
+    search_words: bool = False,
 ) -> Landmarks:
-    """Drop and recreate the schema, then insert the data set in bulk."""
+    """Drop and recreate the schema (the search index with it), then insert the data set
+    in bulk."""
     from werkzeug.security import generate_password_hash
 
     engine = make_engine(database_url)
@@ -269,6 +292,7 @@ async def seed_database(
             seed=seed,
             password_hash=generate_password_hash(password, method=hash_method),
             user_role_id=user_role_id,
+            search_words=search_words,
         )
         async with engine.begin() as conn:
             await _chunked_insert(conn, User.__table__, data.users)

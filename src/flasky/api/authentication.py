@@ -67,10 +67,9 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
 async def authenticate() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    try:
-        credentials = request.authorization
-    except ValueError:  # Werkzeug's Basic parser on non-ASCII base64 text
-        credentials = None
+    # An Authorization header that cannot be parsed was refused before this hook
+    # (hardening.refuse_unparsable_credentials).
+    credentials = request.authorization
     if credentials is None or credentials.type != "basic":
         raise Unauthorized("Invalid credentials")
     user, token_used = await user_from_credentials(

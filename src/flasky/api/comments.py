@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
-from flasky.api.inputs import build_from_json, json_body, valid_id
+from flasky.api.inputs import build_from_json, json_body
 from flasky.api.posts import get_post_or_404
 from flasky.api.representations import absolute_url_for, comment_json, page_json
 from flasky.db import get_session
@@ -25,7 +25,7 @@ def _comments_json(page: Page[CommentItem], endpoint: str, **values: Any) -> dic
 
 
 async def get_comment_or_404(id: int) -> CommentItem:
-    comment = await comments.comment_by_id(get_session(), id) if valid_id(id) else None
+    comment = await comments.comment_by_id(get_session(), id)
     if comment is None:
         raise NotFound("Comment not found")
     return comment

@@ -16,14 +16,6 @@ from flasky.models.post import POST_MAX_LENGTH
 
 T = TypeVar("T")
 
-# Ids are 32-bit integers on PostgreSQL; a larger one in a URL matches no row (and would
-# make the driver raise), so it is answered with 404 before any query.
-MAX_ID = 2**31 - 1
-
-
-def valid_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
-
 
 async def json_body() -> Any:
     """The parsed JSON body. Reading it past MAX_CONTENT_LENGTH raises 413 (Quart)."""

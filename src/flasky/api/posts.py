@@ -8,7 +8,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
-from flasky.api.inputs import build_from_json, json_body, valid_id
+from flasky.api.inputs import build_from_json, json_body
 from flasky.api.representations import absolute_url_for, page_json, post_json
 from flasky.db import get_session
 from flasky.models import Permission, Post
@@ -18,7 +18,7 @@ from flasky.queries.posts import PostItem
 
 
 async def get_post_or_404(id: int) -> PostItem:
-    post = await posts.post_by_id(get_session(), id) if valid_id(id) else None
+    post = await posts.post_by_id(get_session(), id)
     if post is None:
         raise NotFound("Post not found")
     return post
@@ -53,7 +53,7 @@ async def new_post() -> Any:
 @permission_required(Permission.WRITE)
 async def edit_post(id: int) -> Any:
     session = get_session()
-    post = await session.get(Post, id) if valid_id(id) else None
+    post = await session.get(Post, id)
     if post is None:
         raise NotFound("Post not found")
     me = api_user()

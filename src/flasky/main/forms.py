@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from quart import abort, request
 from quart_wtf import QuartForm
 from sqlalchemy import exists, select
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
@@ -19,14 +18,6 @@ from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_ema
 FormT = TypeVar("FormT", bound=QuartForm)
 
 USERNAME_RULE = Regexp(USERNAME_PATTERN, message=USERNAME_MESSAGE)
-
-
-async def build_form(form_class: type[FormT], **kwargs: Any) -> FormT:
-    # quart-wtf feeds a JSON body straight into the form, where a list or a number
-    # becomes a 500; the pages' forms are only ever posted as form data.
-    if request.method == "POST" and request.is_json:
-        abort(400)
-    return await form_class.create_form(**kwargs)  # type: ignore[return-value]
 
 
 class PostForm(QuartForm):

@@ -21,7 +21,7 @@ from flasky.login import (
     refresh_sign_in,
 )
 from flasky.main import main
-from flasky.main.forms import EditProfileAdminForm, EditProfileForm, build_form
+from flasky.main.forms import EditProfileAdminForm, EditProfileForm
 from flasky.models import Permission, Role, User
 from flasky.models.user import load_user
 from flasky.queries import follows, posts, users
@@ -62,8 +62,8 @@ def _clean(value: str | None) -> str | None:
 @login_required
 async def edit_profile() -> Any:
     me: User = current_user()  # type: ignore[assignment]
-    form = await build_form(
-        EditProfileForm, data={"name": me.name, "location": me.location, "about_me": me.about_me}
+    form = await EditProfileForm.create_form(
+        data={"name": me.name, "location": me.location, "about_me": me.about_me}
     )
     if await form.validate_on_submit():
         me.name = _clean(form.name.data)
@@ -88,8 +88,7 @@ async def edit_profile_admin(id: int) -> Any:
             await session.execute(select(Role.id, Role.name).order_by(Role.permissions, Role.id))
         ).tuples()
     ]
-    form = await build_form(
-        EditProfileAdminForm,
+    form = await EditProfileAdminForm.create_form(
         data={
             "email": target.email,
             "username": target.username,

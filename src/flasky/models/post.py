@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flasky.db import Base, UTCDateTime, utcnow
 from flasky.markdown import render_post
+from flasky.models.search_index import plain_text
 
 if TYPE_CHECKING:
     from flasky.models.comment import Comment
@@ -39,6 +40,19 @@ def reading_minutes(word_count: int) -> int:
     return max(1, math.ceil(word_count / WORDS_PER_MINUTE))
 
 
+def post_body_columns(body: str) -> dict[str, Any]:
+    """A post's Markdown with what is derived from it on write, by column: its sanitised
+    HTML, the plain text search indexes, its word count. For the model and for bulk
+    inserts alike (CPU work: Markdown dominates; call it off the event loop)."""
+    html = render_post(body)
+    return {
+        "body": body,
+        "body_html": html,
+        "body_text": plain_text(html),
+        "word_count": count_words(html),
+    }
+
+
 class ValidationError(ValueError):
     """Input that cannot make a valid row (the API answers it with 400)."""
 
@@ -50,6 +64,9 @@ class Post(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # The text readers see, which search indexes (flasky/models/search_index.py); only
+    # search reads it, so loading a post leaves it out.
+    body_text: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
     # Counted on write with the HTML, so lists read it as a plain column.
     word_count: Mapped[int] = mapped_column(default=0, server_default="0")
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -67,11 +84,9 @@ class Post(Base):
             self.set_body(kwargs["body"])
 
     def set_body(self, body: str) -> None:
-        """Store the Markdown with what is derived from it: its sanitised HTML and its word
-        count (CPU work: call it off the event loop)."""
-        self.body = body
-        self.body_html = render_post(body)
-        self.word_count = count_words(self.body_html)
+        """Store the Markdown with what is derived from it (post_body_columns)."""
+        for name, value in post_body_columns(body).items():
+            setattr(self, name, value)
 
     @property
     def reading_minutes(self) -> int:
@@ -80,9 +95,8 @@ class Post(Base):
     def take_body(self, edited: Post) -> None:
         """Take the body and everything set_body derived from it from an edited copy
         (already rendered, so the Markdown is not rendered twice)."""
-        self.body = edited.body
-        self.body_html = edited.body_html
-        self.word_count = edited.word_count
+        for name in ("body", "body_html", "body_text", "word_count"):
+            setattr(self, name, getattr(edited, name))
 
     @staticmethod
     def from_json(json_post: Any) -> Post:
