@@ -13,8 +13,9 @@ from sqlalchemy.pool import NullPool
 from flasky import create_app, rerender
 from flasky.config import async_database_url
 from flasky.db import get_database
-from flasky.markdown import render_comment, render_post
+from flasky.markdown import render_post
 from flasky.models import Comment, Post
+from flasky.models.post import post_body_columns
 from tests.factories import make_comment, make_post, make_user
 from tests.test_cli import flasky, target_url  # noqa: F401 - fixtures
 
@@ -43,23 +44,33 @@ def run_on(url: str, *statements) -> list:  # noqa: ANN002
 def make_stale(url: str) -> None:
     run_on(
         url,
-        update(Post).values(body_html=STALE),
+        update(Post).values(body_html=STALE, body_text="stale", word_count=1),
         update(Comment).values(body_html=STALE),
         update(Post).where(Post.id == 1).values(body=TABLE_BODY),
     )
 
 
 def stored(url: str) -> tuple[list, list]:
+    """(body, what is stored derived from it) for each post and comment, by id."""
     posts, comments = run_on(
         url,
-        select(Post.id, Post.body, Post.body_html).order_by(Post.id),
-        select(Comment.id, Comment.body, Comment.body_html).order_by(Comment.id),
+        select(Post.body, Post.body_html, Post.body_text, Post.word_count).order_by(Post.id),
+        select(Comment.body, Comment.body_html).order_by(Comment.id),
     )
+    names = ("body_html", "body_text", "word_count")
+    posts = [(body, dict(zip(names, derived, strict=True))) for body, *derived in posts]
+    comments = [(body, {"body_html": html}) for body, html in comments]
     return posts, comments
 
 
-def fresh(rows: list, render) -> list[bool]:  # noqa: ANN001
-    return [html == render(body) for _, body, html in rows]
+def fresh(rows: list, derive) -> list[bool]:  # noqa: ANN001
+    return [columns == derive(body) for body, columns in rows]
+
+
+def all_fresh(posts: list, comments: list) -> bool:
+    return all(fresh(posts, rerender.post_columns)) and all(
+        fresh(comments, rerender.comment_columns)
+    )
 
 
 @pytest.fixture
@@ -78,8 +89,8 @@ def test_rerender_renders_every_row_in_batches_with_a_progress_bar(flasky, stale
     assert "Rendered 7 posts: 7 with new HTML." in result.output
     assert "Rendered 9 comments: 9 with new HTML." in result.output
     posts, comments = stored(stale_database)
-    assert all(fresh(posts, render_post)) and all(fresh(comments, render_comment))
-    assert posts[0].body_html.startswith("<table>")
+    assert all_fresh(posts, comments)
+    assert posts[0][1]["body_html"].startswith("<table>")
 
     again = flasky("rerender")
     assert "Rendered 7 posts: 0 with new HTML." in again.output
@@ -93,24 +104,24 @@ def test_an_interrupted_rerender_keeps_finished_batches_and_can_run_again(
 ):
     calls = 0
 
-    def render_then_stop(body: str) -> str:
+    def render_then_stop(body: str) -> dict:
         nonlocal calls
         calls += 1
         if calls == 5:
             raise KeyboardInterrupt
-        return render_post(body)
+        return rerender.post_columns(body)
 
     monkeypatch.setitem(rerender.TABLES, "posts", (Post, render_then_stop))
     flasky("rerender", "--batch-size", "2", expect=1)
     posts, comments = stored(stale_database)
     # Two batches of two were committed; the third was cut short and left nothing.
-    assert fresh(posts, render_post) == [True] * 4 + [False] * 3
-    assert not any(fresh(comments, render_comment))
+    assert fresh(posts, rerender.post_columns) == [True] * 4 + [False] * 3
+    assert not any(fresh(comments, rerender.comment_columns))
 
     monkeypatch.undo()
     flasky("rerender", "--batch-size", "2")
     posts, comments = stored(stale_database)
-    assert all(fresh(posts, render_post)) and all(fresh(comments, render_comment))
+    assert all_fresh(posts, comments)
 
 
 async def test_an_edit_made_while_its_batch_renders_is_kept(app, session):
@@ -122,11 +133,11 @@ async def test_an_edit_made_while_its_batch_renders_is_kept(app, session):
     await session.commit()
     url = app.config["SQLALCHEMY_DATABASE_URL"]
 
-    def edit_then_render(body: str) -> str:
+    def edit_then_render(body: str) -> dict:
         # Someone saves a new version (and its HTML) between the read and the write.
         if body == "first *version*":
             asyncio.run(save_edit(url, edited.id, "second **version**"))
-        return render_post(body)
+        return rerender.post_columns(body)
 
     rerender.TABLES["posts"], saved = (Post, edit_then_render), rerender.TABLES["posts"]
     try:
@@ -147,6 +158,6 @@ async def save_edit(url: str, post_id: int, body: str) -> None:
         await connection.execute(
             update(Post.__table__)
             .where(Post.__table__.c.id == post_id)
-            .values(body=body, body_html=render_post(body))
+            .values(post_body_columns(body))
         )
     await engine.dispose()
