@@ -154,9 +154,23 @@ class Config:
         self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
         # Seconds /healthz waits for the database's answer to SELECT 1.
         self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # While the schema is behind the code, seconds between checks (flasky/schema.py).
+        self.FLASKY_SCHEMA_RECHECK = env_float("FLASKY_SCHEMA_RECHECK", 5.0)
         # gc.freeze() at startup: production configs only (a test run builds many apps).
         self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+        # Private messages, notifications and their live stream (flasky/live).
+        self.FLASKY_MESSAGES_PER_PAGE = env_int("FLASKY_MESSAGES_PER_PAGE", 20)
+        self.FLASKY_NOTIFICATIONS_PER_PAGE = env_int("FLASKY_NOTIFICATIONS_PER_PAGE", 20)
+        self.FLASKY_MAX_STREAMS_PER_USER = env_int("FLASKY_MAX_STREAMS_PER_USER", 5)
+        self.FLASKY_SSE_HEARTBEAT = env_float("FLASKY_SSE_HEARTBEAT", 15.0)
+        self.FLASKY_SSE_REPLAY_LIMIT = env_int("FLASKY_SSE_REPLAY_LIMIT", 100)
+        self.FLASKY_SSE_REPLAY_HOURS = env_float("FLASKY_SSE_REPLAY_HOURS", 24.0)
+        self.FLASKY_EVENTS_POLL_INTERVAL = env_float("FLASKY_EVENTS_POLL_INTERVAL", 1.0)
+        # NOTIFY / pub-sub channel of live events (REDIS_URL set: through Redis).
+        self.FLASKY_EVENTS_CHANNEL = os.environ.get(
+            "FLASKY_EVENTS_CHANNEL", f"{self.FLASKY_REDIS_PREFIX}_events"
+        )
 
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")

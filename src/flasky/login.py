@@ -23,7 +23,7 @@ from flasky import security
 from flasky.db import get_session
 from flasky.models import AnonymousUser, User
 from flasky.models.role import Permission
-from flasky.models.user import load_user
+from flasky.queries.signed_in import load_signed_in_user
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -75,7 +75,7 @@ async def load_current_user() -> User | AnonymousUser:
     raw = auth_cookie_user.auth_id
     if raw is not None:
         auth_id = AuthId.parse(raw)
-        loaded = await load_user(get_session(), auth_id.user_id) if auth_id else None
+        loaded = await load_signed_in_user(get_session(), auth_id.user_id) if auth_id else None
         if auth_id and loaded and cookie_matches_credentials(auth_id, loaded):
             user = loaded
             g.auth_remember = auth_id.remember

@@ -12,6 +12,7 @@ from flasky.api.inputs import build_from_json, json_body
 from flasky.api.posts import get_post_or_404
 from flasky.api.representations import absolute_url_for, comment_json, page_json
 from flasky.db import get_session
+from flasky.live import record
 from flasky.models import Comment, Permission
 from flasky.queries import comments
 from flasky.queries.comments import CommentItem
@@ -66,6 +67,7 @@ async def new_post_comment(id: int) -> Any:
     comment.post_id = post.id
     session = get_session()
     session.add(comment)
+    await record.comment(session, comment, api_user(), post)
     await session.commit()
     location = absolute_url_for("api.get_comment", id=comment.id)
     return (

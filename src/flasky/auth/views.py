@@ -27,6 +27,7 @@ from flasky.auth.forms import (
 )
 from flasky.auth.mail import send_confirmation, send_email_change, send_password_reset
 from flasky.db import get_session, utcnow
+from flasky.live import record
 from flasky.login import (
     current_user,
     is_safe_next,
@@ -132,6 +133,9 @@ async def login() -> ResponseReturnValue:
 @auth.route("/logout", methods=["POST"])
 @login_required
 async def logout() -> ResponseReturnValue:
+    # The user's open event streams close; those of sessions still valid reconnect.
+    await record.session_ended(get_session(), current_user().id)
+    await get_session().commit()
     sign_out()
     await flash("You have been logged out.")
     return redirect_home()

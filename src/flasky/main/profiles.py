@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
+from flasky.live import record
 from flasky.login import (
     admin_required,
     current_user,
@@ -145,6 +146,7 @@ async def follow(username: str) -> Response:
     if not await me.follow(session, target):
         await flash("You are already following this user.")
         return back
+    await record.follow(session, me, target)
     try:
         await session.commit()
     except IntegrityError:

@@ -14,6 +14,7 @@ from quart_auth import Unauthorized
 
 from flasky.db import get_session
 from flasky.errors import json_error
+from flasky.live import record
 from flasky.login import current_user, login_required, permission_required
 from flasky.main import main
 from flasky.main.forms import CommentForm, PostForm
@@ -55,6 +56,7 @@ async def index() -> Any:
             # Markdown is CPU work: render it off the event loop.
             await asyncio.to_thread(post.set_body, form.body.data)
             session.add(post)
+            await record.post(session, post, me)
             await session.commit()
             return redirect(url_for(".index"))
     show_followed = me.is_authenticated and bool(request.cookies.get(SHOW_FOLLOWED_COOKIE))
@@ -132,6 +134,7 @@ async def post(id: int) -> Any:
             comment = Comment(post_id=shown.id, author_id=me.id)
             await asyncio.to_thread(comment.set_body, form.body.data)
             session.add(comment)
+            await record.comment(session, comment, me, shown)
             await session.commit()
             await flash("Your comment has been published.")
             # The newest comment is on the last page.

@@ -9,6 +9,7 @@ from quart import current_app
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Integer,
     String,
     Text,
     bindparam,
@@ -72,6 +73,12 @@ class User(Base):
     member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     avatar_hash: Mapped[str | None] = mapped_column(String(32))
+    # Unread counts are "ids above what the user last saw": opening the inbox or marking
+    # notifications read moves these marks, no per-row flag to update.
+    messages_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notifications_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # NotificationKind bits of the notifications this user opted out of.
+    notifications_muted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
     posts: Mapped[list[Post]] = relationship(
@@ -83,6 +90,10 @@ class User(Base):
 
     is_authenticated = True
     is_anonymous = False
+    # Set by the signed-in user's load (flasky.queries.signed_in), for the navbar.
+    unread_messages = 0
+    unread_notifications = 0
+    newest_event_id = 0
 
     @validates("email")
     def _cache_avatar_hash(self, key: str, email: str) -> str:
@@ -253,6 +264,9 @@ class AnonymousUser:
     is_authenticated = False
     is_anonymous = True
     confirmed = False
+    unread_messages = 0
+    unread_notifications = 0
+    newest_event_id = 0
 
     def can(self, perm: int) -> bool:
         return False

@@ -16,11 +16,11 @@ from typing import Any
 from quart import current_app
 
 from flasky.api import api
-from flasky.api.openapi import comments, posts, search, tokens, users
+from flasky.api.openapi import comments, live, posts, search, tokens, users
 from flasky.api.openapi.common import ERROR_RESPONSES, ERROR_SCHEMA, error_response
 from flasky.api.representations import absolute_url_for
 
-RESOURCES = (tokens, posts, comments, users, search)
+RESOURCES = (tokens, posts, comments, users, search, live)
 
 OPENAPI_PATH: dict[str, Any] = {
     "/openapi.json": {
