@@ -73,6 +73,8 @@ class User(Base):
     member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     avatar_hash: Mapped[str | None] = mapped_column(String(32))
+    # An uploaded picture's file name under FLASKY_UPLOAD_DIR/avatars (flasky.avatars).
+    avatar_file: Mapped[str | None] = mapped_column(String(64))
     # Unread counts are "ids above what the user last saw": opening the inbox or marking
     # notifications read moves these marks, no per-row flag to update.
     messages_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -30,6 +30,7 @@ class AuthorCard:
     username: str
     avatar_hash: str | None
     email: str
+    avatar_file: str | None
 
     def gravatar(self, size: int = 100, default: str = "identicon", rating: str = "g") -> str:
         return gravatar_url(self.avatar_hash, self.email, size, default, rating)
@@ -44,7 +45,7 @@ class AuthorCard:
 
     @classmethod
     def of(cls, user: User) -> AuthorCard:
-        return cls(user.id, user.username, user.avatar_hash, user.email)
+        return cls(user.id, user.username, user.avatar_hash, user.email, user.avatar_file)
 
 
 # Joined on the item's author_id, which gives the card its id.
@@ -53,6 +54,7 @@ AUTHOR_COLUMNS = (
     User.username.label("author_username"),
     User.avatar_hash.label("author_avatar_hash"),
     User.email.label("author_email"),
+    User.avatar_file.label("author_avatar_file"),
 )
 
 
