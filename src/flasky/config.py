@@ -144,7 +144,12 @@ class Config:
         self.QUART_AUTH_COOKIE_NAME = "flasky_auth"
         self.QUART_AUTH_COOKIE_SECURE = False
         self.QUART_AUTH_COOKIE_SAMESITE = "Lax"
-        self.QUART_AUTH_DURATION = 365 * 24 * 3600
+        # A login without "Keep me logged in" lasts for the browser session and at most
+        # FLASKY_SESSION_LIFETIME seconds; with it, FLASKY_REMEMBER_LIFETIME. The server's
+        # sessions table enforces both; the cookie's Max-Age only follows the second.
+        self.FLASKY_SESSION_LIFETIME = env_int("FLASKY_SESSION_LIFETIME", 43200)
+        self.FLASKY_REMEMBER_LIFETIME = env_int("FLASKY_REMEMBER_LIFETIME", 30 * 24 * 3600)
+        self.QUART_AUTH_DURATION = self.FLASKY_REMEMBER_LIFETIME
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False

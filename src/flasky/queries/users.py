@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from flasky.models import Comment, Follow, Post, User
-from flasky.models.user import gravatar_url, normalise_email
+from flasky.models.user import email_key, gravatar_url
 from flasky.queries.records import columns_by_label
 
 # Lists read plain columns into small frozen records rather than ORM instances: no
@@ -69,12 +69,15 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
 
 @cache
 def _user_by_email() -> Select:
-    return select(User).options(joinedload(User.role)).where(User.email == bindparam("email"))
+    return (
+        select(User).options(joinedload(User.role)).where(User.email_key == bindparam("email_key"))
+    )
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The account of an address (stored lowercased), with its role for can() checks."""
-    return await session.scalar(_user_by_email(), {"email": normalise_email(email)})
+    """The account of an address, however it is spelled (compared in normalised form, as
+    the unique index compares them), with its role for can() checks."""
+    return await session.scalar(_user_by_email(), {"email_key": email_key(email)})
 
 
 # -- profiles ------------------------------------------------------------------------------
