@@ -115,8 +115,9 @@ async def test_a_json_body_to_a_page_form_is_a_bad_request(client, session, payl
 
 async def test_posts_are_sanitised_and_links_kept(client, session):
     await sign_in_as(client, session, "User")
+    # (A line that starts with <script> is a raw HTML block in CommonMark, Markdown and all.)
     body = (
-        "<script>alert('x')</script> see https://example.com and [docs](https://docs.example.com)"
+        "see <script>alert('x')</script> https://example.com and [docs](https://docs.example.com)"
     )
     await client.post("/", form={"body": body})
     html = await text_of(await client.get("/"))
@@ -320,7 +321,7 @@ async def test_post_form_is_wired_to_the_preview_script(client, session):
     html = await text_of(await client.get("/"))
     assert 'data-preview-url="/preview"' in html
     assert 'id="body-preview"' in html
-    assert '<script src="/static/js/preview.js"' in html
+    assert '<script src="/static/js/preview.js?v=' in html
     assert "<script>" not in html  # no inline script (CSP)
     assert (await client.get("/static/js/preview.js")).status_code == 200
 

@@ -75,6 +75,12 @@ def create_app(config_name: str | None = None) -> Quart:
 
     app.register_blueprint(auth_blueprint, url_prefix="/auth")
 
+    from flasky.avatars import avatars as avatars_blueprint
+    from flasky.avatars import pictures
+
+    pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
+    app.register_blueprint(avatars_blueprint)
+
     from flasky.search import search as search_blueprint
 
     app.register_blueprint(search_blueprint)
@@ -83,6 +89,10 @@ def create_app(config_name: str | None = None) -> Quart:
 
     pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+
+    from flasky.api.docs import api_docs
+
+    app.register_blueprint(api_docs, url_prefix="/api")
 
     templating.run_context_processors_inline(app)  # last: it needs every blueprint
     return app

@@ -94,6 +94,10 @@ class Config:
         # A search ranks and lists at most this many of the newest matching posts.
         self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
+        # "local": avatars drawn by this site (and uploads); "gravatar": Gravatar's, with the
+        # local one as fallback in the page. Uploaded pictures go under FLASKY_UPLOAD_DIR.
+        self.FLASKY_AVATARS = (os.environ.get("FLASKY_AVATARS") or "local").strip().lower()
+        self.FLASKY_UPLOAD_DIR = os.environ.get("FLASKY_UPLOAD_DIR") or str(ROOT / "uploads")
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
@@ -135,6 +139,8 @@ class Config:
         self.RATELIMIT_API_PASSWORD_FAILURES = os.environ.get(
             "RATELIMIT_API_PASSWORD_FAILURES", "10/minute;50/hour"
         )
+        # The live preview asks after each pause in typing: generous for a person.
+        self.RATELIMIT_PREVIEW = os.environ.get("RATELIMIT_PREVIEW", "120/minute;2000/hour")
         # Strict-Transport-Security max-age on HTTPS responses; 0 = no header (headers.py).
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 0)
         self.SQLALCHEMY_DATABASE_URL = async_database_url(self.database_url())
@@ -154,7 +160,12 @@ class Config:
         self.QUART_AUTH_COOKIE_NAME = "flasky_auth"
         self.QUART_AUTH_COOKIE_SECURE = False
         self.QUART_AUTH_COOKIE_SAMESITE = "Lax"
-        self.QUART_AUTH_DURATION = 365 * 24 * 3600
+        # A login without "Keep me logged in" lasts for the browser session and at most
+        # FLASKY_SESSION_LIFETIME seconds; with it, FLASKY_REMEMBER_LIFETIME. The server's
+        # sessions table enforces both; the cookie's Max-Age only follows the second.
+        self.FLASKY_SESSION_LIFETIME = env_int("FLASKY_SESSION_LIFETIME", 43200)
+        self.FLASKY_REMEMBER_LIFETIME = env_int("FLASKY_REMEMBER_LIFETIME", 30 * 24 * 3600)
+        self.QUART_AUTH_DURATION = self.FLASKY_REMEMBER_LIFETIME
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False

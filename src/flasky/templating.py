@@ -87,6 +87,11 @@ class MemoizedUrls:
         self.urls: dict[tuple, str] = {}
 
     def __call__(self, endpoint: str, _external: bool = False, **values: Any) -> str:
+        if endpoint == "static" or endpoint.endswith(".static"):
+            # The file's content version in its URL: the URL can then be cached for good.
+            from flasky.caching import versioned_static_values
+
+            values = versioned_static_values(endpoint, values)
         adapter = current_url_adapter()
         if (
             adapter is None

@@ -20,14 +20,30 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from flasky import security
 from flasky.db import get_session
+from flasky.login import current_user
 from flasky.models import User
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_email
+from flasky.models.user import (
+    USERNAME_MESSAGE,
+    USERNAME_PATTERN,
+    email_key,
+    normalise_email,
+    username_key,
+)
+
+# `autocomplete` tells password managers what each field is (a saved login, or a new
+# password to generate and remember).
+CURRENT_PASSWORD = {"autocomplete": "current-password"}
+NEW_PASSWORD = {"autocomplete": "new-password"}
 
 
 def email_field(label: str = "Email") -> EmailField:
     return EmailField(
-        label, validators=[DataRequired(), Length(1, 64), Email()], filters=[normalise_email]
+        label,
+        validators=[DataRequired(), Length(1, 64), Email()],
+        filters=[normalise_email],
+        render_kw={"autocomplete": "email"},
     )
 
 
@@ -36,9 +52,29 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
         PasswordField(
             label,
             validators=[DataRequired(), EqualTo("password2", message="Passwords must match.")],
+            render_kw=NEW_PASSWORD,
         ),
-        PasswordField("Confirm password", validators=[DataRequired()]),
+        PasswordField("Confirm password", validators=[DataRequired()], render_kw=NEW_PASSWORD),
     )
+
+
+class NewPasswordForm(QuartForm):
+    """A form that sets a password: the length and commonness rule of security.py, told to
+    the user in a sentence. The account's own name and address count as guessable."""
+
+    def password_user_inputs(self) -> list[str]:
+        inputs = [getattr(self, name).data for name in ("username", "email") if name in self]
+        user = current_user()
+        if user.is_authenticated:
+            inputs += [user.username, user.email]
+        return [value for value in inputs if isinstance(value, str)]
+
+    async def async_validators_password(self, field: PasswordField) -> None:
+        if field.errors or not isinstance(field.data, str):
+            return
+        problem = await security.password_problem_async(field.data, self.password_user_inputs())
+        if problem:
+            raise ValidationError(problem)
 
 
 class AccountForm(QuartForm):
@@ -50,31 +86,34 @@ class AccountForm(QuartForm):
 
 class LoginForm(QuartForm):
     email = email_field()
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD)
     remember_me = BooleanField("Keep me logged in")
     submit = SubmitField("Log In")
 
 
-class RegistrationForm(AccountForm):
+class RegistrationForm(AccountForm, NewPasswordForm):
     email = email_field()
     username = StringField(
         "Username",
         validators=[DataRequired(), Length(1, 64), Regexp(USERNAME_PATTERN, 0, USERNAME_MESSAGE)],
+        render_kw={"autocomplete": "username"},
     )
     password, password2 = new_password_fields()
     submit = SubmitField("Register")
 
     async def async_validators_email(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.email == field.data):
+        if not field.errors and await self._exists(User.email_key == email_key(field.data)):
             raise ValidationError("Email already registered.")
 
     async def async_validators_username(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.username == field.data):
+        if not field.errors and await self._exists(User.username_key == username_key(field.data)):
             raise ValidationError("Username already in use.")
 
 
-class ChangePasswordForm(QuartForm):
-    old_password = PasswordField("Old password", validators=[DataRequired()])
+class ChangePasswordForm(NewPasswordForm):
+    old_password = PasswordField(
+        "Old password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD
+    )
     password, password2 = new_password_fields("New password")
     submit = SubmitField("Update Password")
 
@@ -84,16 +123,16 @@ class PasswordResetRequestForm(QuartForm):
     submit = SubmitField("Reset Password")
 
 
-class PasswordResetForm(QuartForm):
+class PasswordResetForm(NewPasswordForm):
     password, password2 = new_password_fields("New Password")
     submit = SubmitField("Reset Password")
 
 
 class ChangeEmailForm(AccountForm):
     email = email_field("New Email")
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD)
     submit = SubmitField("Update Email Address")
 
     async def async_validators_email(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.email == field.data):
+        if not field.errors and await self._exists(User.email_key == email_key(field.data)):
             raise ValidationError("Email already registered.")
