@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api_client import JOHN, SUSAN
-from tests.factories import make_user
+from tests.factories import api_token, make_user
 from tests.sse import TestStream
 
 pytestmark = pytest.mark.parametrize("app_config", [{"FLASKY_MESSAGES_PER_PAGE": 2}])
@@ -75,8 +75,8 @@ async def test_anonymous_and_unconfirmed_clients_are_refused(api, session):
     assert (await api.get("/api/v1/events")).status_code == 401
 
 
-async def test_the_event_stream_with_a_token(app, api, client, john, susan):
-    token = susan.generate_auth_token()
+async def test_the_event_stream_with_a_token(app, api, client, session, john, susan):
+    token = await api_token(session, susan)
     from tests.api_client import basic
 
     stream = await TestStream.open(client, "/api/v1/events", headers=basic(token))

@@ -28,7 +28,7 @@ import pytest
 from flasky.db import utcnow
 from flasky.models import Follow
 from tests.api_client import document
-from tests.factories import make_comment, make_post, make_user
+from tests.factories import api_token, make_comment, make_post, make_user
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FLASKY_SCHEMATHESIS") != "1",
@@ -147,7 +147,7 @@ async def run_schemathesis(schema_url: str, auth_args: list[str], workdir: Path)
 
 async def test_schemathesis_finds_no_server_error_and_no_schema_break(app, session, tmp_path):
     alice = await seed(session)
-    token = alice.generate_auth_token(expiration=3600)
+    token = await api_token(session, alice)
     await session.close()
     port = free_port()
     env = {

@@ -13,7 +13,9 @@ from flasky.models.event import Kind
 from tests.factories import login_as, make_post, make_user
 from tests.test_messages import badge, text_of
 
-pytestmark = pytest.mark.parametrize("app_config", [{"FLASKY_NOTIFICATIONS_PER_PAGE": 2}])
+pytestmark = pytest.mark.parametrize(
+    "app_config", [{"FLASKY_NOTIFICATIONS_PER_PAGE": 2, "FLASKY_MESSAGES_PER_PAGE": 2}]
+)
 
 
 @pytest.fixture
@@ -148,3 +150,36 @@ async def test_anonymous_visitors_are_sent_to_login(client):
         response = await client.get(url)
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     assert (await client.post("/notifications/read")).status_code == 302
+
+
+async def statements(database, client, url: str) -> int:
+    before = database.statement_count
+    response = await client.get(url)
+    assert response.status_code == 200, url
+    return database.statement_count - before
+
+
+async def test_the_lists_run_the_same_statements_whatever_their_length(
+    signed_in, database, session
+):
+    ann, ann_client = await signed_in("ann")
+    _, bob_client = await signed_in("bob")
+    pages = ["/messages", "/messages/sent", "/notifications"]
+
+    async def measure() -> list[int]:
+        for url in pages:  # the inbox's first visit moves the read mark: measure the next
+            await bob_client.get(url)
+        return [await statements(database, bob_client, url) for url in pages]
+
+    async def add_one() -> None:
+        await ann_client.post("/send_message/bob", form={"body": "hi"})
+        await bob_client.post("/send_message/ann", form={"body": "hello"})
+
+    await add_one()
+    one = await measure()
+    for _ in range(3):  # past a page (two per page here)
+        await add_one()
+    full = await measure()
+    assert one == full
+    # The signed-in user with the badge counts, then the page with its total.
+    assert max(full) <= 2

@@ -75,6 +75,12 @@ def create_app(config_name: str | None = None) -> Quart:
 
     app.register_blueprint(auth_blueprint, url_prefix="/auth")
 
+    from flasky.avatars import avatars as avatars_blueprint
+    from flasky.avatars import pictures
+
+    pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
+    app.register_blueprint(avatars_blueprint)
+
     from flasky.search import search as search_blueprint
 
     app.register_blueprint(search_blueprint)

@@ -82,6 +82,10 @@ class Config:
         # A search ranks and lists at most this many of the newest matching posts.
         self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
+        # "local": avatars drawn by this site (and uploads); "gravatar": Gravatar's, with the
+        # local one as fallback in the page. Uploaded pictures go under FLASKY_UPLOAD_DIR.
+        self.FLASKY_AVATARS = (os.environ.get("FLASKY_AVATARS") or "local").strip().lower()
+        self.FLASKY_UPLOAD_DIR = os.environ.get("FLASKY_UPLOAD_DIR") or str(ROOT / "uploads")
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
@@ -140,7 +144,12 @@ class Config:
         self.QUART_AUTH_COOKIE_NAME = "flasky_auth"
         self.QUART_AUTH_COOKIE_SECURE = False
         self.QUART_AUTH_COOKIE_SAMESITE = "Lax"
-        self.QUART_AUTH_DURATION = 365 * 24 * 3600
+        # A login without "Keep me logged in" lasts for the browser session and at most
+        # FLASKY_SESSION_LIFETIME seconds; with it, FLASKY_REMEMBER_LIFETIME. The server's
+        # sessions table enforces both; the cookie's Max-Age only follows the second.
+        self.FLASKY_SESSION_LIFETIME = env_int("FLASKY_SESSION_LIFETIME", 43200)
+        self.FLASKY_REMEMBER_LIFETIME = env_int("FLASKY_REMEMBER_LIFETIME", 30 * 24 * 3600)
+        self.QUART_AUTH_DURATION = self.FLASKY_REMEMBER_LIFETIME
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False

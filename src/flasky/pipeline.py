@@ -21,6 +21,7 @@ from quart_wtf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from flasky import (
+    caching,
     db,
     email,
     errors,
@@ -99,6 +100,7 @@ def install(app: Quart) -> None:
     after_request: list[Hook] = [
         *rate_limits.after_request,  # wrong API passwords counted against the address
         headers.add_security_headers,  # CSP, nosniff, frame and referrer policies, HSTS
+        caching.set_cache_headers,  # personal: private, no-store; static: a year, versioned
         *auth_cookie.after_request,  # the login cookie set, refreshed or cleared
     ]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from quart import Quart, current_app
@@ -32,6 +33,7 @@ from sqlalchemy.pool import NullPool
 from flasky.db import Database, get_database
 from flasky.live.hub import EventRef, Hub
 from flasky.models import Event
+from flasky.workers import master_stop_event
 
 log = logging.getLogger("flasky.live")
 
@@ -59,6 +61,18 @@ class Transport:
 
     def committed(self, refs: list[EventRef]) -> None:
         self.hub.deliver_soon(refs)
+
+    # Stream leases: how many streams a user holds on every worker. Here, none are shared:
+    # each worker's hub counts its own.
+
+    async def acquire_stream(self, user_id: int, stream_id: str, limit: int) -> bool:
+        return True
+
+    async def renew_stream(self, user_id: int, stream_id: str) -> None:
+        return None
+
+    def release_stream(self, user_id: int, stream_id: str) -> None:
+        return None
 
     async def start(self) -> None:
         interval = self.live.poll_interval
@@ -181,6 +195,54 @@ class RedisTransport(Transport):
         self.hub._tasks.add(task)
         task.add_done_callback(self.hub._tasks.discard)
 
+    # A sorted set per user: one member per open stream, scored by when its lease ends.
+    # Renewed at each heartbeat; a worker that died leaves leases that simply expire.
+    _ACQUIRE = """
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    return 1
+    """
+
+    def _streams_key(self, user_id: int) -> str:
+        return f"{self.live.app.config.get('FLASKY_REDIS_PREFIX') or 'flasky'}:streams:{user_id}"
+
+    @property
+    def lease_seconds(self) -> float:
+        return max(30.0, 3 * float(self.live.app.config["FLASKY_SSE_HEARTBEAT"]))
+
+    async def acquire_stream(self, user_id: int, stream_id: str, limit: int) -> bool:
+        now = time.time()
+        try:
+            taken = await self._client.eval(
+                self._ACQUIRE, 1, self._streams_key(user_id),
+                now, now + self.lease_seconds, limit, stream_id, int(self.lease_seconds) + 1,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 -- Redis away: each worker's own cap holds
+            log.warning("Stream leases unavailable: %s: %s", type(error).__name__, error)
+            return True
+        return bool(taken)
+
+    async def renew_stream(self, user_id: int, stream_id: str) -> None:
+        key = self._streams_key(user_id)
+        try:
+            await self._client.zadd(key, {stream_id: time.time() + self.lease_seconds}, xx=True)
+            await self._client.expire(key, int(self.lease_seconds) + 1)
+        except Exception as error:  # noqa: BLE001 -- the lease then lapses; the stream goes on
+            log.warning("Could not renew a stream lease: %s: %s", type(error).__name__, error)
+
+    def release_stream(self, user_id: int, stream_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._release(user_id, stream_id))
+        self.hub._tasks.add(task)
+        task.add_done_callback(self.hub._tasks.discard)
+
+    async def _release(self, user_id: int, stream_id: str) -> None:
+        try:
+            await self._client.zrem(self._streams_key(user_id), stream_id)
+        except Exception as error:  # noqa: BLE001 -- the lease expires by itself
+            log.warning("Could not release a stream lease: %s: %s", type(error).__name__, error)
+
     async def _publish(self, notice: str) -> None:
         try:
             await self._client.publish(self.live.channel, notice)
@@ -280,6 +342,7 @@ class Live:
         self.channel = config["FLASKY_EVENTS_CHANNEL"]
         self.poll_interval = float(config["FLASKY_EVENTS_POLL_INTERVAL"])
         self.transport: Transport | None = None
+        self._watch: asyncio.Task | None = None
 
     def choose_transport(self) -> Transport:
         redis_url = self.app.config.get("REDIS_URL")
@@ -290,10 +353,27 @@ class Live:
         return PostgresTransport(self)
 
     async def start(self) -> None:
+        self.hub.closing = False
         self.transport = self.choose_transport()
         await self.transport.start()
+        stopping = master_stop_event()
+        if stopping is not None:
+            self._watch = asyncio.get_running_loop().create_task(self._end_streams_on(stopping))
+
+    async def _end_streams_on(self, stopping: Any) -> None:
+        """Hypercorn waits up to graceful_timeout for open responses when it stops: end the
+        streams as soon as the stop begins (their browsers reconnect to another server)."""
+        # A multiprocessing event (set in another process) has no awaitable form: poll it.
+        while not stopping.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        log.info("Stopping: closing %d event streams", self.hub.stream_count)
+        self.hub.closing = True
+        self.hub.close_all("shutdown")
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        self.hub.closing = True
         self.hub.close_all("shutdown")
         if self.transport is not None:
             await self.transport.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _REMEMBERED_IDS = 512
 
 class Stream:
     def __init__(self, user_id: int, post_id: int | None, queue_size: int) -> None:
+        self.id = uuid.uuid4().hex
         self.user_id = user_id
         self.post_id = post_id
         self.queue: asyncio.Queue[object] = asyncio.Queue(queue_size)
@@ -102,6 +104,8 @@ class Hub:
         self.queue_size = queue_size
         self.by_user: dict[int, set[Stream]] = {}
         self.by_post: dict[int, set[Stream]] = {}
+        # Set when the worker stops: no new stream opens.
+        self.closing = False
         self._tasks: set[asyncio.Task] = set()
 
     @property
@@ -110,6 +114,8 @@ class Hub:
 
     def open(self, user_id: int, post_id: int | None = None, *, limit: int = 5) -> Stream:
         """A new stream of user_id's (reading post_id's comments), unless they hold `limit`."""
+        if self.closing:
+            raise StreamLimit()
         streams = self.by_user.setdefault(user_id, set())
         if len(streams) >= limit:
             if not streams:

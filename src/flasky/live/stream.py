@@ -78,9 +78,16 @@ async def event_stream(session: AsyncSession, user_id: int) -> Response:
     post_id = requested_post_id()
     after = requested_last_event_id()
     limit = int(config["FLASKY_MAX_STREAMS_PER_USER"])
+    if live.hub.closing:
+        return json_error(503, "This server is stopping; connect again.")
     try:
         stream = live.hub.open(user_id, post_id, limit=limit)
     except StreamLimit:
+        return json_error(429, f"At most {limit} open event streams per user.")
+    transport = live.transport
+    # With Redis, the cap counts the user's streams on every worker and machine.
+    if transport is not None and not await transport.acquire_stream(user_id, stream.id, limit):
+        live.hub.release(stream)
         return json_error(429, f"At most {limit} open event streams per user.")
     try:
         if after is not None:
@@ -99,8 +106,10 @@ async def event_stream(session: AsyncSession, user_id: int) -> Response:
         await session.commit()
     except BaseException:
         live.hub.release(stream)
+        if transport is not None:
+            transport.release_stream(user_id, stream.id)
         raise
-    body = _body(stream, replayed, missed_more, config["FLASKY_SSE_HEARTBEAT"], live.hub)
+    body = _body(stream, replayed, missed_more, config["FLASKY_SSE_HEARTBEAT"], live)
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache, no-store"
     # nginx passes the stream through unbuffered (it also honours this header).
@@ -110,8 +119,9 @@ async def event_stream(session: AsyncSession, user_id: int) -> Response:
 
 
 async def _body(
-    stream: Stream, replayed: list[Delivered], missed_more: bool, heartbeat: float, hub: Any
+    stream: Stream, replayed: list[Delivered], missed_more: bool, heartbeat: float, live: Any
 ) -> AsyncIterator[bytes]:
+    transport = live.transport
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         if missed_more:
@@ -127,7 +137,11 @@ async def _body(
             if item is None:
                 # A comment line: keeps proxies and load balancers from closing a quiet stream.
                 yield b": heartbeat\n\n"
+                if transport is not None:
+                    await transport.renew_stream(stream.user_id, stream.id)
             elif stream.first_time(item.id):
                 yield format_event(item).encode()
     finally:
-        hub.release(stream)
+        live.hub.release(stream)
+        if transport is not None:
+            transport.release_stream(stream.user_id, stream.id)

@@ -13,7 +13,13 @@ from flasky.db import get_session
 from flasky.models import User
 from flasky.models.comment import COMMENT_MAX_LENGTH
 from flasky.models.post import POST_MAX_LENGTH
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_email
+from flasky.models.user import (
+    USERNAME_MESSAGE,
+    USERNAME_PATTERN,
+    email_key,
+    normalise_email,
+    username_key,
+)
 
 FormT = TypeVar("FormT", bound=QuartForm)
 
@@ -64,14 +70,20 @@ class EditProfileAdminForm(QuartForm):
         # used by two coroutines at once.
         valid = await super().validate(extra_validators)
         session = get_session()
+        # Compared in normalised form, as the database's unique indexes compare them; the
+        # user being edited may respell their own name or address.
         email = self.email.data or ""
         if not self.email.errors and email != self.user.email:
-            if await session.scalar(select(exists().where(User.email == email))):
+            taken = exists().where(User.email_key == email_key(email), User.id != self.user.id)
+            if await session.scalar(select(taken)):
                 self.email.errors.append("Email already registered.")
                 valid = False
         username = self.username.data or ""
         if not self.username.errors and username != self.user.username:
-            if await session.scalar(select(exists().where(User.username == username))):
+            taken = exists().where(
+                User.username_key == username_key(username), User.id != self.user.id
+            )
+            if await session.scalar(select(taken)):
                 self.username.errors.append("Username already in use.")
                 valid = False
         return valid

@@ -19,7 +19,7 @@ from flasky.login import (
     current_user,
     login_required,
     permission_required,
-    refresh_sign_in,
+    revoke_other_sessions,
 )
 from flasky.main import main
 from flasky.main.forms import EditProfileAdminForm, EditProfileForm
@@ -103,6 +103,11 @@ async def edit_profile_admin(id: int) -> Any:
     form.user = target
     form.role.choices = roles
     if await form.validate_on_submit():
+        # A new address, or an account no longer confirmed, ends the account's logins and
+        # API tokens (an administrator editing themself keeps this browser's).
+        ends_sessions = target.email != form.email.data or (
+            target.confirmed and not form.confirmed.data
+        )
         target.email = form.email.data  # normalised by the form
         target.username = form.username.data
         target.confirmed = form.confirmed.data
@@ -110,6 +115,9 @@ async def edit_profile_admin(id: int) -> Any:
         target.name = _clean(form.name.data)
         target.location = _clean(form.location.data)
         target.about_me = _clean(form.about_me.data)
+        if ends_sessions:
+            await revoke_other_sessions(target)
+            await record.session_ended(session, target.id)
         try:
             await session.commit()
         except IntegrityError:
@@ -118,7 +126,6 @@ async def edit_profile_admin(id: int) -> Any:
             await session.rollback()
             await flash("That email or username was just taken; please try again.")
             return redirect(url_for(".edit_profile_admin", id=id))
-        refresh_sign_in(target)  # an administrator who changed their own address stays in
         await flash("The profile has been updated.")
         return redirect(url_for(".user", username=target.username))
     return await render_template("main/edit_profile.html", form=form, user=target, admin=True)

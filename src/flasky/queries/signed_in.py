@@ -8,13 +8,16 @@ from sqlalchemy import Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from flasky.models import Event, Message, User
+from flasky.db import UTCDateTime, utcnow
+from flasky.models import Event, LoginSession, Message, User
+from flasky.models.login_session import BROWSER
 
 
 @cache
 def _signed_in_user() -> Select:
-    """The signed-in user with their role and what the navbar shows, in one statement:
-    the badge counts cost no extra round trip on any page."""
+    """The signed-in user with their role and what the navbar shows, in one statement,
+    found through their live login (the sessions row the cookie names): neither the badge
+    counts nor the check that the login was not revoked or expired cost a round trip."""
     unread_messages = (
         select(func.count(Message.id))
         .where(Message.recipient_id == User.id, Message.id > User.messages_read_id)
@@ -39,12 +42,19 @@ def _signed_in_user() -> Select:
             newest_event.label("newest_event_id"),
         )
         .options(joinedload(User.role))
-        .where(User.id == bindparam("user_id"))
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.id == bindparam("session_id"),
+            LoginSession.kind == BROWSER,
+            LoginSession.expires > bindparam("now", type_=UTCDateTime()),
+        )
     )
 
 
-async def load_signed_in_user(session: AsyncSession, user_id: int) -> User | None:
-    row = (await session.execute(_signed_in_user(), {"user_id": user_id})).first()
+async def load_signed_in_user(session: AsyncSession, session_id: str) -> User | None:
+    """The user of the login whose sessions-table id is session_id, if it is live."""
+    params = {"session_id": session_id, "now": utcnow()}
+    row = (await session.execute(_signed_in_user(), params)).first()
     if row is None:
         return None
     user: User = row[0]

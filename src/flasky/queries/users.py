@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from flasky.models import Comment, Follow, Post, User
-from flasky.models.user import gravatar_url, normalise_email
+from flasky.models.user import email_key, gravatar_url
 from flasky.queries.records import columns_by_label
 
 # Lists read plain columns into small frozen records rather than ORM instances: no
@@ -30,6 +30,7 @@ class AuthorCard:
     username: str
     avatar_hash: str | None
     email: str
+    avatar_file: str | None
 
     def gravatar(self, size: int = 100, default: str = "identicon", rating: str = "g") -> str:
         return gravatar_url(self.avatar_hash, self.email, size, default, rating)
@@ -44,7 +45,7 @@ class AuthorCard:
 
     @classmethod
     def of(cls, user: User) -> AuthorCard:
-        return cls(user.id, user.username, user.avatar_hash, user.email)
+        return cls(user.id, user.username, user.avatar_hash, user.email, user.avatar_file)
 
 
 # Joined on the item's author_id, which gives the card its id.
@@ -53,6 +54,7 @@ AUTHOR_COLUMNS = (
     User.username.label("author_username"),
     User.avatar_hash.label("author_avatar_hash"),
     User.email.label("author_email"),
+    User.avatar_file.label("author_avatar_file"),
 )
 
 
@@ -67,12 +69,15 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
 
 @cache
 def _user_by_email() -> Select:
-    return select(User).options(joinedload(User.role)).where(User.email == bindparam("email"))
+    return (
+        select(User).options(joinedload(User.role)).where(User.email_key == bindparam("email_key"))
+    )
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
-    """The account of an address (stored lowercased), with its role for can() checks."""
-    return await session.scalar(_user_by_email(), {"email": normalise_email(email)})
+    """The account of an address, however it is spelled (compared in normalised form, as
+    the unique index compares them), with its role for can() checks."""
+    return await session.scalar(_user_by_email(), {"email_key": email_key(email)})
 
 
 # -- profiles ------------------------------------------------------------------------------
