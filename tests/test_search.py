@@ -378,3 +378,11 @@ async def test_a_search_ranks_the_newest_matches_up_to_the_limit(session, author
         "/api/v1/search/posts?q=heron", auth=("zebra.keeper@example.com", "cat")
     )
     assert api.json["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "has_phrase"),
+    [("cat dog", False), ('"black cat"', True), ("e-mail", True), ('cat -"black dog"', False)],
+)
+def test_queries_know_whether_they_hold_a_phrase(text, has_phrase):
+    assert parse(text).has_phrase is has_phrase
