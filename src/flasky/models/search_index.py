@@ -71,6 +71,13 @@ MATCH_START = "\x02"
 MATCH_END = "\x03"
 
 
+# PostgreSQL's parser also reads "john.doe", "example.com/path", "a@b.org" and "3.14" as
+# one token each (a host, URL, email, number), so neither "john" nor "example" would find
+# them. In the indexed text these characters separate words, as they do for FTS5 and for
+# the query syntax (which reads "john.doe" as the phrase "john doe").
+PG_WORD_SEPARATORS = "./@:"
+
+
 def pg_escaped_sql(expression: str) -> str:
     for char, entity in PG_ESCAPES:
         expression = f"replace({expression}, '{char}', '{entity}')"
@@ -99,7 +106,10 @@ def _pg_create() -> list[str]:
             END $$"""
         )
     for table, _fts, columns, config, _tokenizer in INDEXED:
-        document = pg_escaped_sql(_pg_document(columns))
+        separators = " " * len(PG_WORD_SEPARATORS)
+        document = pg_escaped_sql(
+            f"translate({_pg_document(columns)}, '{PG_WORD_SEPARATORS}', '{separators}')"
+        )
         # to_tsvector with a constant configuration is IMMUTABLE, as a generated column
         # needs (unaccent() alone is not: hence a configuration, not a call to it).
         statements.append(
