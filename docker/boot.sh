@@ -17,10 +17,11 @@ done
 
 # hypercorn.toml holds the production settings; a container must listen on every
 # interface, so the bind (and, when given, the worker count) is set here.
-set -- --config hypercorn.toml --bind "${HYPERCORN_BIND:-0.0.0.0:8000}"
+set -- --bind "${HYPERCORN_BIND:-0.0.0.0:8000}"
 if [ -n "${HYPERCORN_WORKERS:-}" ]; then
     set -- "$@" --workers "$HYPERCORN_WORKERS"
 fi
-# exec: Hypercorn replaces this shell and receives SIGTERM itself, so `docker stop`
-# lets the requests in flight finish (graceful_timeout in hypercorn.toml).
-exec hypercorn "$@" flasky.asgi:app
+# exec: `flasky serve` replaces this shell and receives SIGTERM itself, so `docker stop`
+# lets the requests in flight finish (graceful_timeout in hypercorn.toml). It checks the
+# configuration and the schema first, and exits non-zero when the server cannot start.
+exec flasky serve "$@"

@@ -83,6 +83,9 @@ def check_against_document(method: str, path: str, status: int, headers: Any, bo
     response = _resolve(documented[str(status)])
     for header in response.get("headers", {}):
         assert header in headers, f"{method} {path} {status} lacks the {header} header"
+    if "content" not in response:  # documented without a body (204)
+        assert body is None, f"{method} {path} {status} has a body"
+        return
     schema = response["content"]["application/json"]["schema"]
     Draft202012Validator(
         {"$ref": f"{DOCUMENT_URI}#{_pointer(schema)}"} if "$ref" in schema else schema,
@@ -130,6 +133,10 @@ class APIClient:
         all_headers.update(headers or {})
         response = await self.client.open(url, method=method, headers=all_headers, **kwargs)
         text = await response.get_data(as_text=True)
+        if response.status_code == 204:
+            assert text == ""
+            check_against_document(method, url, 204, response.headers, None)
+            return APIResponse(204, response.headers, None)
         assert response.mimetype == "application/json", (response.status_code, text[:200])
         body = json.loads(text)
         check_against_document(method, url, response.status_code, response.headers, body)

@@ -9,9 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Post, Role, User
+from flasky.models.login_session import BROWSER, open_session
 from flasky.models.user import create_user
 
 _sequence = count(1)
+# A password the new-password rule accepts (long enough, not a common one), for forms that
+# set one; make_user stores "cat" directly, as accounts made before the rule may have.
+STRONG_PASSWORD = "mellow-harbour-kettle"
+# The default FLASKY_SESSION_LIFETIME: the logins make_user opens outlive any test.
+TEST_LOGIN_LIFETIME = 43200
 
 
 async def make_user(
@@ -32,6 +38,8 @@ async def make_user(
     user = await create_user(
         session, username=username, email=email, password=password, confirmed=confirmed, **fields
     )
+    # A login of their own, as if they had signed in once: login_as hands its cookie out.
+    user.test_login_secret = open_session(session, user.id, BROWSER, TEST_LOGIN_LIFETIME)
     await session.commit()
     return user
 
@@ -52,6 +60,13 @@ async def make_comment(
     return comment
 
 
+async def api_token(session: AsyncSession, user: User, expiration: int = 3600) -> str:
+    """An API token for user, as POST /api/v1/tokens/ issues it."""
+    token = user.issue_auth_token(session, expiration)
+    await session.commit()
+    return token
+
+
 def basic_auth(username: str, password: str = "") -> dict[str, str]:
     import base64
 
@@ -60,13 +75,14 @@ def basic_auth(username: str, password: str = "") -> dict[str, str]:
 
 
 def login_as(client: Any, user: User) -> None:
-    """Give the test client `user`'s login cookie, as a successful login would."""
+    """Give the test client the cookie of `user`'s login (made by make_user), as a
+    successful login would."""
     from quart_auth import generate_auth_token
 
-    from flasky.login import auth_id_for
-
+    secret = getattr(user, "test_login_secret", None)
+    assert secret is not None, "login_as needs a user made by make_user"
     app = client.app
-    token = generate_auth_token(client, auth_id_for(user, app=app))
+    token = generate_auth_token(client, secret)
     client.set_cookie("localhost", app.config["QUART_AUTH_COOKIE_NAME"], token, path="/")
 
 

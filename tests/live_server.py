@@ -66,7 +66,7 @@ class Server:
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
-    async def wait_ready(self, within: float = 60.0) -> None:
+    async def wait_ready(self, within: float = 120.0) -> None:
         """Until /healthz answers 200 and every worker is listening."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -90,7 +90,8 @@ class Server:
         return code
 
     def log(self) -> str:
-        self.log_file.flush()
+        if not self.log_file.closed:
+            self.log_file.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:

@@ -9,9 +9,8 @@ import pytest
 from quart_auth import authenticated_client
 
 from flasky import security
-from flasky.login import auth_id_for
 from tests.api_client import basic
-from tests.factories import make_user
+from tests.factories import api_token, make_user
 
 
 async def test_404_is_json(client, john):
@@ -31,8 +30,12 @@ async def test_unknown_api_url_is_json_404(api, john):
 async def test_no_auth(api):
     response = await api.get("/api/v1/posts/")
     assert response.status_code == 401
-    assert response.json == {"error": "unauthorized", "message": "Invalid credentials"}
+    assert response.json["error"] == "unauthorized"
+    # The message names every accepted way of authenticating, and so does the challenge.
+    assert response.json["message"].startswith("Invalid credentials")
+    assert "Basic" in response.json["message"] and "Bearer" in response.json["message"]
     assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert "Bearer realm=" in response.headers["WWW-Authenticate"]
 
 
 async def test_bad_auth(api, john):
@@ -96,7 +99,7 @@ async def test_token_cannot_get_a_token(api, john):
 @pytest.mark.parametrize(
     "make_token",
     [
-        pytest.param(lambda user: user.generate_auth_token(expiration=-1), id="expired"),
+        pytest.param(None, id="expired"),
         pytest.param(lambda user: user.generate_confirmation_token(), id="confirmation-token"),
         pytest.param(lambda user: user.generate_reset_token(), id="reset-token"),
         pytest.param(
@@ -108,13 +111,14 @@ async def test_token_cannot_get_a_token(api, john):
         ),
     ],
 )
-async def test_invalid_tokens_are_401(api, john, make_token):
-    response = await api.get("/api/v1/posts/", auth=make_token(john))
+async def test_invalid_tokens_are_401(api, session, john, make_token):
+    token = await api_token(session, john, -1) if make_token is None else make_token(john)
+    response = await api.get("/api/v1/posts/", auth=token)
     assert response.status_code == 401
 
 
-async def test_token_with_a_password_is_not_a_token(api, john):
-    token = john.generate_auth_token()
+async def test_token_with_a_password_is_not_a_token(api, session, john):
+    token = await api_token(session, john)
     response = await api.get("/api/v1/posts/", auth=(token, "cat"))
     assert response.status_code == 401
 
@@ -134,7 +138,7 @@ async def test_unconfirmed_account_gets_no_token(api, session):
 
 async def test_unconfirmed_account_token_is_refused(api, session):
     user = await make_user(session, email="john@example.com", password="cat", confirmed=False)
-    response = await api.get("/api/v1/posts/", auth=user.generate_auth_token())
+    response = await api.get("/api/v1/posts/", auth=await api_token(session, user))
     assert response.status_code == 403
 
 
@@ -182,6 +186,6 @@ async def test_server_error_is_json(app, api, john):
 
 async def test_login_cookie_is_not_api_auth(api, client, john):
     # The API is exempt from CSRF, so the site's login cookie must not authenticate it.
-    async with authenticated_client(client, auth_id_for(john)):
+    async with authenticated_client(client, john.test_login_secret):
         response = await api.get("/api/v1/posts/")
     assert response.status_code == 401

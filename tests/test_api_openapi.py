@@ -81,9 +81,17 @@ def test_every_operation_documents_its_answers(path, method, operation_id):
         ].endswith("Page")
 
 
-def test_security_scheme_is_basic():
+def test_security_schemes_are_basic_and_bearer():
     schemes = document()["components"]["securitySchemes"]
-    assert schemes == {"basicAuth": schemes["basicAuth"]}
-    assert schemes["basicAuth"]["type"] == "http"
-    assert schemes["basicAuth"]["scheme"] == "basic"
-    assert document()["security"] == [{"basicAuth": []}]
+    assert set(schemes) == {"basicAuth", "bearerAuth"}
+    assert (schemes["basicAuth"]["type"], schemes["basicAuth"]["scheme"]) == ("http", "basic")
+    assert (schemes["bearerAuth"]["type"], schemes["bearerAuth"]["scheme"]) == ("http", "bearer")
+    # Either one authenticates an operation.
+    assert document()["security"] == [{"basicAuth": []}, {"bearerAuth": []}]
+
+
+def test_token_revocation_is_documented():
+    operation = document()["paths"]["/tokens/"]["delete"]
+    assert "204" in operation["responses"]
+    assert "revokes that token" in operation["description"]
+    assert "every token of the account" in operation["description"]

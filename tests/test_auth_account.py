@@ -14,6 +14,11 @@ from tests.factories import make_user
 from tests.test_auth import expired_token, link_in, log_in, path_of, text_of, user_by_email
 
 
+# New passwords the password rule accepts.
+DOG = "dog-kennel-lantern"
+FOX = "fox-burrow-orchard"
+
+
 @pytest.fixture
 async def ann(session):
     return await make_user(session, username="ann", email="ann@example.com")
@@ -22,7 +27,7 @@ async def ann(session):
 # -- change password -------------------------------------------------------------------------
 
 
-async def change_password(client, old="cat", new="dog", confirm=None, **kwargs):
+async def change_password(client, old="cat", new=DOG, confirm=None, **kwargs):
     form = {"old_password": old, "password": new, "password2": confirm or new}
     return await client.post("/auth/change-password", form=form, **kwargs)
 
@@ -35,7 +40,7 @@ async def test_change_password(client, session, ann):
     response = await client.get(response.headers["Location"])
     assert "Your password has been updated." in await text_of(response)
     user = await user_by_email(session, "ann@example.com")
-    assert await user.check_password("dog")
+    assert await user.check_password(DOG)
     assert not await user.check_password("cat")
 
 
@@ -49,7 +54,7 @@ async def test_change_password_with_wrong_old_password(client, session, ann):
 
 async def test_change_password_needs_matching_passwords(client, session, ann):
     await log_in(client, "ann@example.com")
-    response = await change_password(client, new="dog", confirm="dgo")
+    response = await change_password(client, new=DOG, confirm="dgo")
     assert "Passwords must match." in await text_of(response)
     assert await (await user_by_email(session, "ann@example.com")).check_password("cat")
 
@@ -85,15 +90,15 @@ async def test_password_reset_through_the_mailed_link(client, session, ann, outb
     path = path_of(link_in(message, "/auth/reset"))
     assert (await client.get(path)).status_code == 200
 
-    response = await client.post(path, form={"password": "dog", "password2": "dog"})
+    response = await client.post(path, form={"password": DOG, "password2": DOG})
     assert response.headers["Location"] == "/auth/login"
     assert "Your password has been updated." in await text_of(await client.get("/auth/login"))
-    assert (await log_in(client, "ann@example.com", "dog")).status_code == 302
+    assert (await log_in(client, "ann@example.com", DOG)).status_code == 302
 
 
 async def test_password_reset_needs_matching_passwords(client, session, ann):
     path = f"/auth/reset/{ann.generate_reset_token()}"
-    response = await client.post(path, form={"password": "dog", "password2": "cat"})
+    response = await client.post(path, form={"password": DOG, "password2": "cat"})
     assert response.status_code == 200
     assert "Passwords must match." in await text_of(response)
     assert await (await user_by_email(session, "ann@example.com")).check_password("cat")
@@ -107,9 +112,7 @@ async def test_bad_reset_tokens_are_refused(client, session, ann, kind):
         "confirm_purpose": ann.generate_confirmation_token(),
         "unknown_user": security.make_token(security.RESET, {"reset": 9999}),
     }[kind]
-    response = await client.post(
-        f"/auth/reset/{token}", form={"password": "dog", "password2": "dog"}
-    )
+    response = await client.post(f"/auth/reset/{token}", form={"password": DOG, "password2": DOG})
     assert response.status_code == 302
     assert response.headers["Location"] == "/auth/reset"
     html = await text_of(await client.get("/auth/reset"))
@@ -127,13 +130,13 @@ async def assert_dead_reset_link(client, response) -> None:
 async def test_a_reset_link_works_once(client, session, ann, outbox):
     await request_reset(client, "ann@example.com")
     path = path_of(link_in(outbox[0], "/auth/reset"))
-    response = await client.post(path, form={"password": "dog", "password2": "dog"})
+    response = await client.post(path, form={"password": DOG, "password2": DOG})
     assert response.headers["Location"] == "/auth/login"
 
     await assert_dead_reset_link(client, await client.get(path))
-    response = await client.post(path, form={"password": "fox", "password2": "fox"})
+    response = await client.post(path, form={"password": FOX, "password2": FOX})
     await assert_dead_reset_link(client, response)
-    assert await (await user_by_email(session, "ann@example.com")).check_password("dog")
+    assert await (await user_by_email(session, "ann@example.com")).check_password(DOG)
 
 
 async def test_a_reset_link_dies_when_the_password_changes_otherwise(client, session, ann):
@@ -141,9 +144,9 @@ async def test_a_reset_link_dies_when_the_password_changes_otherwise(client, ses
     await log_in(client, "ann@example.com")
     await change_password(client)
     await client.post("/auth/logout")
-    response = await client.post(path, form={"password": "fox", "password2": "fox"})
+    response = await client.post(path, form={"password": FOX, "password2": FOX})
     await assert_dead_reset_link(client, response)
-    assert await (await user_by_email(session, "ann@example.com")).check_password("dog")
+    assert await (await user_by_email(session, "ann@example.com")).check_password(DOG)
 
 
 async def test_one_reset_link_used_twice_at_once_changes_the_password_once(
@@ -163,12 +166,12 @@ async def test_one_reset_link_used_twice_at_once_changes_the_password_once(
     responses = await asyncio.gather(
         *(
             browser.post(path, form={"password": password, "password2": password})
-            for browser, password in zip(clients, ["dog", "fox"], strict=True)
+            for browser, password in zip(clients, [DOG, FOX], strict=True)
         )
     )
     locations = [response.headers["Location"] for response in responses]
     assert sorted(locations) == ["/auth/login", "/auth/reset"]
-    winner = ["dog", "fox"][locations.index("/auth/login")]
+    winner = [DOG, FOX][locations.index("/auth/login")]
     assert await (await user_by_email(session, "ann@example.com")).check_password(winner)
 
 
@@ -209,7 +212,7 @@ async def test_change_email_through_the_mailed_link(client, session, ann, outbox
 
 async def test_change_email_with_wrong_password(client, ann, outbox):
     await log_in(client, "ann@example.com")
-    response = await request_email_change(client, "new@example.com", password="dog")
+    response = await request_email_change(client, "new@example.com", password=DOG)
     assert response.status_code == 200
     assert "Invalid email or password." in await text_of(response)
     assert outbox == []
@@ -326,3 +329,48 @@ async def test_forged_csrf_token_is_rejected(client, ann):
         form={"email": "ann@example.com", "password": "cat", "csrf_token": "forged"},
     )
     assert response.status_code == 400
+
+
+# -- links are bound to what they were mailed for ------------------------------------------------
+
+
+async def test_a_reset_link_dies_once_the_address_changes(client, session, ann, outbox):
+    await request_reset(client, "ann@example.com")
+    path = path_of(link_in(outbox[0], "/auth/reset"))
+    # Someone with the account changes its address (as the owner, or having taken it over).
+    ann.email = "ann.new@example.com"
+    session.add(ann)
+    await session.commit()
+    await assert_dead_reset_link(client, await client.get(path))
+    response = await client.post(path, form={"password": DOG, "password2": DOG})
+    await assert_dead_reset_link(client, response)
+    assert await (await user_by_email(session, "ann.new@example.com")).check_password("cat")
+
+
+async def test_a_confirmation_link_confirms_only_the_address_it_was_mailed_to(
+    client, session, outbox
+):
+    await make_user(
+        session, username="joe", email="joe@example.com", confirmed=False, password="cat"
+    )
+    await log_in(client, "joe@example.com")
+    await client.post("/auth/confirm")  # mailed to joe@example.com
+    confirm_path = path_of(link_in(outbox[-1], "/auth/confirm"))
+    await client.post("/auth/change_email", form={"email": "joe2@example.com", "password": "cat"})
+    await client.get(path_of(link_in(outbox[-1], "/auth/change_email")))
+    assert await user_by_email(session, "joe2@example.com") is not None
+
+    response = await client.get(confirm_path, follow_redirects=True)
+    assert "The confirmation link is invalid or has expired." in await text_of(response)
+    assert not (await user_by_email(session, "joe2@example.com")).confirmed
+
+
+async def test_a_confirmation_link_works_once(client, session, outbox):
+    await make_user(session, username="joe", email="joe@example.com", confirmed=False)
+    await log_in(client, "joe@example.com")
+    await client.post("/auth/confirm")
+    path = path_of(link_in(outbox[-1], "/auth/confirm"))
+    response = await client.get(path, follow_redirects=True)
+    assert "You have confirmed your account. Thanks!" in await text_of(response)
+    response = await client.get(path, follow_redirects=True)
+    assert "You have confirmed your account. Thanks!" not in await text_of(response)

@@ -1,5 +1,5 @@
 """When SQLite's write lock is taken (db._configure_sqlite), and in what order waiting
-requests get a pooled connection (db.FairQueuePool).
+requests get a pooled connection (compat.sqlalchemy_pool.FairQueuePool).
 
 The lock is observed from outside, as another process would: a plain sqlite3 connection
 with no busy timeout tries to write while the app's request is paused at a known point.
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.util.queue import AsyncAdaptedQueue
 
-from flasky.db import FairQueue, FairQueuePool, get_database, get_session
+from flasky.compat.sqlalchemy_pool import FairQueue, FairQueuePool
+from flasky.db import get_database, get_session
 from flasky.models import Post
 from tests.factories import make_user
 

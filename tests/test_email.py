@@ -30,6 +30,7 @@ from flasky.email import (
     pending_mail,
     send_message,
 )
+from tests.factories import STRONG_PASSWORD
 from tests.test_auth import (
     link_in,
     log_in,
@@ -125,7 +126,12 @@ async def test_message_has_prefix_sender_and_text_and_html_bodies(app, client, o
 async def test_links_in_mail_use_the_site_address_never_the_request_host(client, outbox):
     await client.post(
         "/auth/register",
-        form={"email": "j@example.com", "username": "j", "password": "a", "password2": "a"},
+        form={
+            "email": "j@example.com",
+            "username": "j",
+            "password": STRONG_PASSWORD,
+            "password2": STRONG_PASSWORD,
+        },
         headers={"Host": "evil.example:8443"},
     )
     link = link_in(outbox[0], "/auth/confirm")
@@ -213,7 +219,7 @@ async def test_register_and_confirm_through_a_real_smtp_server(app, client, sess
     link = link_in(message, "/auth/confirm")
     assert link.startswith("http://localhost/auth/confirm/")
 
-    await log_in(client, "john@example.com")
+    await log_in(client, "john@example.com", STRONG_PASSWORD)
     response = await client.get(path_of(link), follow_redirects=True)
     assert "You have confirmed your account. Thanks!" in await text_of(response)
     assert (await user_by_email(session, "john@example.com")).confirmed

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from flasky.db import get_database
 from flasky.models import Post, User
-from tests.factories import basic_auth, make_comment, make_post, make_user
+from tests.factories import api_token, basic_auth, make_comment, make_post, make_user
 from tests.fuzzing import (
     FUZZ,
     assert_stored_data_is_valid,
@@ -45,7 +45,7 @@ async def world(session) -> World:
     reader = await make_user(session, username="reader", email="reader@example.com")
     post = await make_post(session, author, body="the post")
     await make_comment(session, reader, post, body="a comment")
-    return World(author, reader, post, author.generate_auth_token(3600))
+    return World(author, reader, post, await api_token(session, author))
 
 
 WRITES = [

@@ -12,7 +12,7 @@ from flasky import create_app
 from flasky.config import ROOT
 from flasky.db import get_database
 from flasky.headers import CONTENT_SECURITY_POLICY
-from flasky.login import sign_in
+from flasky.login import log_in
 from flasky.models import Role
 from tests.conftest import reset_schema
 from tests.factories import make_user
@@ -89,7 +89,7 @@ async def test_session_and_login_cookies_are_httponly_and_lax(app, client, sessi
 
     @app.route("/_test/sign-in")
     async def _sign_in():
-        sign_in(user, remember=True)
+        await log_in(user, remember=True)
         await flash("signed in")
         return "ok"
 
@@ -135,7 +135,7 @@ async def test_production_cookies_are_secure_and_https_gets_hsts(production_app)
 
     @app.route("/_test/sign-in")
     async def _sign_in():
-        sign_in(user, remember=False)
+        await log_in(user, remember=False)
         await flash("signed in")
         return "ok"
 

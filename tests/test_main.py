@@ -320,7 +320,7 @@ async def test_post_form_is_wired_to_the_preview_script(client, session):
     html = await text_of(await client.get("/"))
     assert 'data-preview-url="/preview"' in html
     assert 'id="body-preview"' in html
-    assert '<script src="/static/js/preview.js"' in html
+    assert '<script src="/static/js/preview.js?v=' in html
     assert "<script>" not in html  # no inline script (CSP)
     assert (await client.get("/static/js/preview.js")).status_code == 200
 

@@ -56,7 +56,7 @@ async def test_profile_shows_the_user_and_their_figures(client, session):
     assert 'href="/followers/ann"' in html and 'href="/followed_by/ann"' in html
     assert 'data-format="date"' in html  # member since, as a date
     assert "Last seen" in html
-    assert ann.gravatar(size=256).replace("&", "&amp;") in html
+    assert f'src="/avatar/{ann.avatar_hash}.svg"' in html  # drawn by the site itself
     assert "<p>ann&#39;s <strong>post</strong></p>" in html or "<strong>post</strong>" in html
     assert f'href="/post/{post.id}"' in html
 

@@ -140,8 +140,9 @@ async def test_sqlite_batch_migrations_do_not_cascade_deletes(tmp_path):
     def seed_and_recreate(connection: Connection) -> int:
         for statement in (
             "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', 1, 7)",
-            "INSERT INTO users (id, email, username, role_id, confirmed, member_since, last_seen)"
-            " VALUES (1, 'a@example.com', 'a', 1, 1, '2024-01-01', '2024-01-01')",
+            "INSERT INTO users (id, email, username, email_key, username_key, role_id, confirmed,"
+            " member_since, last_seen) VALUES (1, 'a@example.com', 'a', 'a@example.com', 'a', 1,"
+            " 1, '2024-01-01', '2024-01-01')",
             "INSERT INTO posts (id, body, timestamp, author_id) VALUES (1, 'x', '2024-01-01', 1)",
         ):
             connection.execute(text(statement))

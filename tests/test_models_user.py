@@ -12,7 +12,7 @@ from flasky import security
 from flasky.db import utcnow
 from flasky.models import AnonymousUser, Follow, Permission, Role, User
 from flasky.models.user import create_user, load_user
-from tests.factories import make_user
+from tests.factories import api_token, make_user
 
 ALL_PERMISSIONS = [
     Permission.FOLLOW,
@@ -248,10 +248,14 @@ async def test_email_change_token_dies_when_the_password_changes(session):
 # -- API tokens -----------------------------------------------------------------------------
 
 
+async def _value(value: str) -> str:
+    return value
+
+
 async def test_valid_auth_token(session):
     u = await make_user(session)
-    found = await User.verify_auth_token(session, u.generate_auth_token())
-    assert found is not None and found.id == u.id
+    found, _session_id = await User.verify_auth_token(session, await api_token(session, u))
+    assert found.id == u.id
     assert found.can(Permission.WRITE)  # the role came loaded with it
 
 
@@ -259,11 +263,14 @@ async def test_valid_auth_token(session):
 async def test_invalid_auth_token(session, clock, kind):
     u = await make_user(session)
     token = {
-        "tampered": lambda: u.generate_auth_token() + "x",
-        "expired": lambda: u.generate_auth_token(5),
-        "confirmation": lambda: u.generate_confirmation_token(),
-        "unknown user": lambda: security.make_token(security.API, {"id": u.id + 1000}),
-    }[kind]()
+        "tampered": lambda: api_token(session, u),
+        "expired": lambda: api_token(session, u, 5),
+        "confirmation": lambda: _value(u.generate_confirmation_token()),
+        "unknown user": lambda: _value(security.make_token(security.API, {"id": u.id + 1000})),
+    }[kind]
+    token = await token()
+    if kind == "tampered":
+        token += "x"
     clock.advance(6)
     assert await User.verify_auth_token(session, token) is None
 

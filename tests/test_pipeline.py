@@ -51,12 +51,16 @@ def test_the_pipeline_reads_as_the_life_of_a_request():
 
     # The host first (production refuses strangers), then health checks (no login, no
     # redirect), then who is asking, then the gates.
-    assert names[:4] == [
+    order = [
         "refuse_unknown_host",
         "answer_health_checks",
         "redirect_to_https",
         "load_user_for_request",
+        "csrf_protect",
+        "refuse_json_for_forms",
     ]
+    assert names[0] == order[0]
+    assert [names.index(name) for name in order] == sorted(names.index(name) for name in order)
     assert names[-1] == "record_visit_and_gate_unconfirmed"
 
 

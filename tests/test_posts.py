@@ -90,7 +90,7 @@ async def test_edit_page_has_the_preview(client, session):
     html = await text_of(await client.get(f"/edit/{post.id}"))
     assert "<h1>Edit Post</h1>" in html
     assert 'data-preview-url="/preview"' in html
-    assert '<script src="/static/js/preview.js"' in html
+    assert '<script src="/static/js/preview.js?v=' in html
 
 
 async def test_an_empty_edit_is_a_form_error(client, session):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import literal
 
 from flasky.queries import comments, posts
@@ -27,11 +28,12 @@ async def test_a_column_added_to_the_post_list_shifts_no_other_figure(session):
     await make_post(session, ann, body="uncommented")
 
     listing = posts._all_posts()
-    plain = [PostItem.from_row(row) for row in (await session.execute(listing.stmt)).all()]
+    plain = PostItem.from_rows((await session.execute(listing.stmt)).all())
     decoyed = (await session.execute(with_decoys(listing.stmt))).all()
     assert decoyed[0][0] == -7  # the decoy really is the first column
-    assert [PostItem.from_row(row) for row in decoyed] == plain
+    assert PostItem.from_rows(decoyed) == plain
     assert {item.body: item.comment_count for item in plain} == {"counted": 3, "uncommented": 0}
+    assert {item.body: item.word_count for item in plain} == {"counted": 1, "uncommented": 1}
     assert {item.author.username for item in plain} == {"ann"}
 
     page = await posts.all_posts_page(session, page=1, per_page=10)
@@ -45,9 +47,20 @@ async def test_a_column_added_to_the_comment_list_shifts_no_other_figure(session
     await make_comment(session, bob, post, body="hello", disabled=True)
 
     listing = comments._all_comments()
-    plain = [CommentItem.from_row(row) for row in (await session.execute(listing.stmt)).all()]
+    plain = CommentItem.from_rows((await session.execute(listing.stmt)).all())
     decoyed = (await session.execute(with_decoys(listing.stmt))).all()
-    assert [CommentItem.from_row(row) for row in decoyed] == plain
+    assert CommentItem.from_rows(decoyed) == plain
     [item] = plain
     assert (item.body, item.disabled, item.post_id) == ("hello", True, post.id)
     assert (item.author_id, item.author.username) == (bob.id, "bob")
+
+
+async def test_a_record_missing_a_labelled_column_is_an_error_not_a_wrong_figure(session):
+    ann = await make_user(session, username="ann")
+    await make_post(session, ann)
+    stmt = posts._all_posts().stmt
+    without_count = stmt.with_only_columns(
+        *(column for column in stmt.selected_columns if column.name != "comment_count")
+    )
+    with pytest.raises(ValueError):
+        PostItem.from_rows((await session.execute(without_count)).all())

@@ -37,6 +37,7 @@ def create_app(config_name: str | None = None) -> Quart:
         error_mail,
         hardening,
         health,
+        live,
         logs,
         pipeline,
         site,
@@ -51,6 +52,7 @@ def create_app(config_name: str | None = None) -> Quart:
     email.init_app(app)
     hardening.init_app(app)  # before any route: `<int:id>` matches database integers only
     site.init_app(app)  # absolute URLs from FLASKY_BASE_URL, not the Host header
+    live.init_app(app)  # event streams of this worker and how events reach them
 
     # Every hook and middleware, in the order a request meets them.
     pipeline.install(app)
@@ -63,9 +65,21 @@ def create_app(config_name: str | None = None) -> Quart:
 
     app.register_blueprint(main_blueprint)
 
+    from flasky.messages import messages as messages_blueprint
+    from flasky.notifications import notifications as notifications_blueprint
+
+    app.register_blueprint(messages_blueprint)
+    app.register_blueprint(notifications_blueprint)
+
     from flasky.auth import auth as auth_blueprint
 
     app.register_blueprint(auth_blueprint, url_prefix="/auth")
+
+    from flasky.avatars import avatars as avatars_blueprint
+    from flasky.avatars import pictures
+
+    pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
+    app.register_blueprint(avatars_blueprint)
 
     from flasky.search import search as search_blueprint
 

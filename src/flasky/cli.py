@@ -124,6 +124,8 @@ def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: b
     """Serve the app with Hypercorn, configured by hypercorn.toml."""
     from hypercorn.run import run as hypercorn_run
 
+    from flasky.serving import run_workers
+
     app = holder.app
     _prepare_development_database(app)
     if app.config["FLASKY_CONFIG"] == "development":
@@ -134,7 +136,33 @@ def run(holder: AppHolder, bind: tuple[str, ...], workers: int | None, reload: b
     config = _hypercorn_config(bind, workers, reload)
     for address in config.bind:
         click.echo(f"Serving Flasky ({app.config['FLASKY_CONFIG']}) on http://{address}/")
-    sys.exit(hypercorn_run(config))
+    # The reloader is Hypercorn's; otherwise our master, whose exit status is meaningful.
+    sys.exit(hypercorn_run(config) if config.use_reloader else run_workers(config))
+
+
+@cli.command()
+@click.option(
+    "--bind", "-b", multiple=True, help="Address to serve on (default from hypercorn.toml)."
+)
+@click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes.")
+@pass_app
+def serve(holder: AppHolder, bind: tuple[str, ...], workers: int | None) -> None:
+    """Production: check the configuration, the database and its schema, then serve with
+    Hypercorn (hypercorn.toml). Exits non-zero when the server cannot start."""
+    from flasky.serving import NotReady, check_database, run_workers
+
+    app = holder.app  # a configuration error stops here, in one line
+    try:
+        run_in_app(app, lambda: check_database(app))
+    except NotReady as error:
+        raise click.ClickException(str(error)) from error
+    config = _hypercorn_config(bind, workers, reload=False)
+    for address in config.bind:
+        click.echo(
+            f"Serving Flasky ({app.config['FLASKY_CONFIG']}) on http://{address}/ "
+            f"with {config.workers} worker{'s' if config.workers != 1 else ''}"
+        )
+    sys.exit(run_workers(config))
 
 
 @cli.command()

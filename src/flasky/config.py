@@ -82,6 +82,10 @@ class Config:
         # A search ranks and lists at most this many of the newest matching posts.
         self.FLASKY_SEARCH_MAX_RESULTS = env_int("FLASKY_SEARCH_MAX_RESULTS", 1000)
         self.FLASKY_SLOW_DB_QUERY_TIME = env_float("FLASKY_SLOW_DB_QUERY_TIME", 0.5)
+        # "local": avatars drawn by this site (and uploads); "gravatar": Gravatar's, with the
+        # local one as fallback in the page. Uploaded pictures go under FLASKY_UPLOAD_DIR.
+        self.FLASKY_AVATARS = (os.environ.get("FLASKY_AVATARS") or "local").strip().lower()
+        self.FLASKY_UPLOAD_DIR = os.environ.get("FLASKY_UPLOAD_DIR") or str(ROOT / "uploads")
         self.FLASKY_TOKEN_EXPIRATION = env_int("FLASKY_TOKEN_EXPIRATION", 3600)
         # last_seen is written at most once per this many seconds per user (0 = every request).
         self.FLASKY_LAST_SEEN_INTERVAL = env_int("FLASKY_LAST_SEEN_INTERVAL", 60)
@@ -140,7 +144,12 @@ class Config:
         self.QUART_AUTH_COOKIE_NAME = "flasky_auth"
         self.QUART_AUTH_COOKIE_SECURE = False
         self.QUART_AUTH_COOKIE_SAMESITE = "Lax"
-        self.QUART_AUTH_DURATION = 365 * 24 * 3600
+        # A login without "Keep me logged in" lasts for the browser session and at most
+        # FLASKY_SESSION_LIFETIME seconds; with it, FLASKY_REMEMBER_LIFETIME. The server's
+        # sessions table enforces both; the cookie's Max-Age only follows the second.
+        self.FLASKY_SESSION_LIFETIME = env_int("FLASKY_SESSION_LIFETIME", 43200)
+        self.FLASKY_REMEMBER_LIFETIME = env_int("FLASKY_REMEMBER_LIFETIME", 30 * 24 * 3600)
+        self.QUART_AUTH_DURATION = self.FLASKY_REMEMBER_LIFETIME
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
@@ -152,9 +161,23 @@ class Config:
         self.FLASKY_ERROR_MAIL_INTERVAL = env_float("FLASKY_ERROR_MAIL_INTERVAL", 60.0)
         # Seconds /healthz waits for the database's answer to SELECT 1.
         self.FLASKY_HEALTH_TIMEOUT = env_float("FLASKY_HEALTH_TIMEOUT", 2.0)
+        # While the schema is behind the code, seconds between checks (flasky/schema.py).
+        self.FLASKY_SCHEMA_RECHECK = env_float("FLASKY_SCHEMA_RECHECK", 5.0)
         # gc.freeze() at startup: production configs only (a test run builds many apps).
         self.FLASKY_GC_FREEZE = False
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+        # Private messages, notifications and their live stream (flasky/live).
+        self.FLASKY_MESSAGES_PER_PAGE = env_int("FLASKY_MESSAGES_PER_PAGE", 20)
+        self.FLASKY_NOTIFICATIONS_PER_PAGE = env_int("FLASKY_NOTIFICATIONS_PER_PAGE", 20)
+        self.FLASKY_MAX_STREAMS_PER_USER = env_int("FLASKY_MAX_STREAMS_PER_USER", 5)
+        self.FLASKY_SSE_HEARTBEAT = env_float("FLASKY_SSE_HEARTBEAT", 15.0)
+        self.FLASKY_SSE_REPLAY_LIMIT = env_int("FLASKY_SSE_REPLAY_LIMIT", 100)
+        self.FLASKY_SSE_REPLAY_HOURS = env_float("FLASKY_SSE_REPLAY_HOURS", 24.0)
+        self.FLASKY_EVENTS_POLL_INTERVAL = env_float("FLASKY_EVENTS_POLL_INTERVAL", 1.0)
+        # NOTIFY / pub-sub channel of live events (REDIS_URL set: through Redis).
+        self.FLASKY_EVENTS_CHANNEL = os.environ.get(
+            "FLASKY_EVENTS_CHANNEL", f"{self.FLASKY_REDIS_PREFIX}_events"
+        )
 
     def database_url(self) -> str:
         return os.environ.get("DATABASE_URL") or sqlite_url("data.sqlite")
@@ -165,6 +188,10 @@ class Config:
             from flasky.site import parse_base_url
 
             parse_base_url(self.FLASKY_BASE_URL)
+        if self.REDIS_URL:
+            from flasky.ratelimit import storage_uri
+
+            storage_uri(self.REDIS_URL)
 
 
 class DevelopmentConfig(Config):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,10 +20,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import await_only
-from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+
+from flasky.compat.sqlalchemy_pool import FairQueuePool
+from flasky.compat.sqlite import in_transaction, skip_empty_transaction_ends
 
 log = logging.getLogger("flasky.db")
 slow_query_log = logging.getLogger("flasky.slow_query")
@@ -189,54 +188,6 @@ class Database:
                 )
 
 
-class FairQueue(AsyncAdaptedQueue):
-    """SQLAlchemy's asyncio pool queue, first come first served.
-
-    The stock queue lets a newcomer take a just-returned connection before the waiter
-    that was woken for it runs; the waiter then queues again at the back. Under load
-    (more requests than connections: always, on SQLite's single connection) some
-    requests lost that race many times over, and p99 latency ran at ~1.7x what the
-    throughput implies. Here getters pass a FIFO turnstile (asyncio.Lock hands over in
-    order and never lets a newcomer overtake a waiter), so connections go to the
-    longest-waiting request.
-    """
-
-    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
-        super().__init__(maxsize, use_lifo)
-        self._turnstile: asyncio.Lock | None = None
-
-    async def _take(self) -> Any:
-        if self._turnstile is None:  # made on first use, in the running loop
-            self._turnstile = asyncio.Lock()
-        async with self._turnstile:
-            return await self._queue.get()
-
-    async def _take_within(self, seconds: float) -> Any:
-        async with asyncio.timeout(seconds):
-            return await self._take()
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        if not block:
-            return self.get_nowait()
-        try:
-            return await_only(self._take() if timeout is None else self._take_within(timeout))
-        except TimeoutError as error:
-            raise Empty() from error
-
-
-class FairQueuePool(AsyncAdaptedQueuePool):
-    """The async engine's default pool with connections handed out in arrival order."""
-
-    _queue_class = FairQueue
-    # SQLAlchemy names a pool's logger after the pool's module unless the class gives a
-    # namespace (sqlalchemy.log._qual_logger_name_for_cls, SQLAlchemy 2.0/2.1): without
-    # this, its routine INFO records ("Pool disposed", "Pool recreating", after every CLI
-    # command) landed under the app's `flasky` logger. Kept with SQLAlchemy's own pool
-    # logging, they show only when asked for (echo_pool, or the `sqlalchemy.pool` logger).
-    # tests/test_cli.py::test_deploy_as_console_script_with_production_config fails if not.
-    _sqla_logger_namespace = "sqlalchemy.pool.impl.FairQueuePool"
-
-
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout, foreign keys, and SQLite's write lock taken before any write.
 
@@ -269,23 +220,12 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _lock_before_writing(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if _needs_write_lock(statement) and not _in_transaction(conn.connection.dbapi_connection):
+        if _needs_write_lock(statement) and not in_transaction(conn.connection.dbapi_connection):
             cursor.execute("BEGIN IMMEDIATE")
 
-    dialect = engine.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    # Ending a transaction that never took the lock is a no-op in SQLite; skip the hop.
-    def do_commit(dbapi_connection) -> None:  # noqa: ANN001
-        if _in_transaction(dbapi_connection):
-            commit(dbapi_connection)
-
-    def do_rollback(dbapi_connection) -> None:  # noqa: ANN001
-        if _in_transaction(dbapi_connection):
-            rollback(dbapi_connection)
-
-    dialect.do_commit = do_commit  # type: ignore[method-assign]
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    # A page view's transaction never began: its COMMIT or ROLLBACK would be a thread hop
+    # for nothing.
+    skip_empty_transaction_ends(engine.dialect)
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -294,15 +234,6 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _needs_write_lock(statement: str) -> bool:
     head = statement.lstrip()[:6].upper()
     return head != "SELECT" and not head.startswith("BEGIN")
-
-
-def _in_transaction(dbapi_connection: Any) -> bool:
-    """Whether SQLite has a transaction open on this connection: the flag of the sqlite3
-    connection under SQLAlchemy's adapter and aiosqlite (a memory read, no thread hop)."""
-    connection = dbapi_connection
-    while connection is not None and not isinstance(connection, sqlite3.Connection):
-        connection = getattr(connection, "_connection", None)
-    return connection is not None and connection.in_transaction
 
 
 def init_app(app: Quart) -> Database:
@@ -334,9 +265,7 @@ async def close_session(exc: BaseException | None) -> None:
         # The connection died under the request (database restarted, backend
         # terminated); the response is already decided, so don't turn it into a 500
         # here, just make sure the dead connection never goes back to the pool.
-        log.warning(
-            "Discarding a broken database connection: %s: %s", type(error).__name__, error
-        )
+        log.warning("Discarding a broken database connection: %s: %s", type(error).__name__, error)
         await session.invalidate()
 
 

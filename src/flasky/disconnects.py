@@ -15,17 +15,22 @@ leaves while still sending its body is reported at once, as before.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 Message = dict[str, Any]
 
 
 class FinishAfterDisconnect:
-    def __init__(self, asgi_app: Any) -> None:
+    def __init__(self, asgi_app: Any, streaming_paths: Iterable[str] = ()) -> None:
         self.asgi_app = asgi_app
+        # Long-lived responses (event streams) end when their client leaves: they hold no
+        # database connection while streaming, and holding the disconnect back would keep
+        # them open forever.
+        self.streaming_paths = frozenset(streaming_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.streaming_paths:
             await self.asgi_app(scope, receive, send)
             return
         finished = asyncio.Event()

@@ -185,18 +185,23 @@ def build_message(
     return message
 
 
+async def render_email(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
+    """Render templates/mail/<template>.txt and .html into a message, without sending it."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    name = template if template.startswith("mail/") else f"mail/{template}"
+    text = await render_template(f"{name}.txt", **context)
+    html = await render_template(f"{name}.html", **context)
+    return build_message(app, to, subject, text, html)
+
+
 async def send_email(to: str, subject: str, template: str, **context: Any) -> EmailMessage:
     """Render templates/mail/<template>.txt and .html and queue the message.
 
     Rendering happens here, inside the request, so ``url_for(..., _external=True)`` in the
     templates builds links from the request's host; delivery does not hold up the response.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    name = template if template.startswith("mail/") else f"mail/{template}"
-    text = await render_template(f"{name}.txt", **context)
-    html = await render_template(f"{name}.html", **context)
-    message = build_message(app, to, subject, text, html)
-    send_message(app, message)
+    message = await render_email(to, subject, template, **context)
+    send_message(current_app._get_current_object(), message)  # type: ignore[attr-defined]
     return message
 
 

@@ -22,7 +22,7 @@ from flasky.db import utcnow
 from flasky.markdown import render_comment
 from flasky.models import Comment, Follow, Post, Role, User
 from flasky.models.post import post_body_columns
-from flasky.models.user import email_hash
+from flasky.models.user import email_hash, email_key, username_key
 
 BATCH_SIZE = 500
 FAKE_PASSWORD = "password"
@@ -105,11 +105,16 @@ class FakeData:
                         "last_seen": self._between(member_since, now),
                     }
                 )
-            # Names already in the database (from an earlier run) are dropped and remade.
-            taken = await self._taken(User.username, [r["username"] for r in rows])
-            taken |= await self._taken(User.email, [r["email"] for r in rows])
+            # Names already in the database (from an earlier run) are dropped and remade;
+            # compared as the unique indexes compare them, in normalised form.
+            taken = await self._taken(
+                User.username_key, [username_key(r["username"]) for r in rows]
+            )
+            taken |= await self._taken(User.email_key, [email_key(r["email"]) for r in rows])
             rows = [
-                r for r in rows if r["username"].lower() not in taken and r["email"] not in taken
+                r
+                for r in rows
+                if username_key(r["username"]) not in taken and email_key(r["email"]) not in taken
             ]
             if not rows:
                 continue

@@ -21,6 +21,8 @@ from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter, Map
 
+from flasky import security
+
 # PostgreSQL's INTEGER (SQLite's is wider); every id column is one.
 MAX_DATABASE_INTEGER = 2**31 - 1
 
@@ -71,7 +73,7 @@ async def refuse_unparsable_credentials() -> None:
     # Only the API reads the header; pages ignore it.
     if request.blueprint == "api" and "Authorization" in request.headers:
         if authorization_or_none() is None:
-            raise Unauthorized("Invalid credentials")
+            raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
 
 
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

@@ -1,31 +1,43 @@
 """Who is asking: quart-auth's cookie, turned into a loaded User (or AnonymousUser) per request.
 
-The cookie carries only a signed auth id, `"<user id>:<fingerprint>"` (`":r"` appended for
-"Keep me logged in"), where the fingerprint is a keyed digest of the user's password hash
-and email address. Changing either (a new password, a reset, a new address) makes every
-cookie issued before it worthless — a stolen cookie does not outlive the password change
-meant to shut its thief out — while the request that made the change re-issues its own
-cookie (refresh_sign_in).
+The cookie carries only a signed random secret naming a row of the sessions table
+(flasky.models.login_session). The row is what makes the login valid: logging out deletes
+it, so a copied cookie is worth nothing afterwards; it expires FLASKY_SESSION_LIFETIME
+seconds after login, or FLASKY_REMEMBER_LIFETIME with "Keep me logged in", whatever the
+cookie says; a password change deletes every other row of the account. Loading the user
+checks the row in the same statement, so a signed-in page costs no extra query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from quart import Quart, abort, g, redirect, request, url_for
+from quart import Quart, abort, current_app, g, redirect, request, session, url_for
 from quart_auth import AuthUser, QuartAuth, Unauthorized, login_user, logout_user
 from quart_auth import current_user as auth_cookie_user
 
-from flasky import security
 from flasky.db import get_session
 from flasky.models import AnonymousUser, User
+from flasky.models.login_session import (
+    BROWSER,
+    open_session,
+    revoke_session,
+    revoke_sessions,
+    session_key,
+    sweep_expired,
+)
 from flasky.models.role import Permission
-from flasky.models.user import load_user
+from flasky.queries.signed_in import load_signed_in_user
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+# The key in Quart's (cookie) session that ties it, and so the CSRF token kept in it, to
+# one login: a session planted before the login, or left from another login, is emptied.
+LOGIN_MARK = "login"
 
 
 def current_user() -> User | AnonymousUser:
@@ -34,78 +46,83 @@ def current_user() -> User | AnonymousUser:
     return user if user is not None else AnonymousUser()
 
 
-@dataclass(frozen=True)
-class AuthId:
-    """What the login cookie says: whose it is, which credentials it was issued against,
-    and whether it was a "Keep me logged in" cookie."""
-
-    user_id: int
-    fingerprint: str
-    remember: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.user_id}:{self.fingerprint}{':r' if self.remember else ''}"
-
-    @classmethod
-    def parse(cls, auth_id: object) -> AuthId | None:
-        parts = str(auth_id).split(":")
-        if len(parts) not in (2, 3) or not parts[0].isdigit() or not parts[1]:
-            return None
-        if len(parts) == 3 and parts[2] != "r":
-            return None
-        return cls(int(parts[0]), parts[1], remember=len(parts) == 3)
+def current_session_id() -> str | None:
+    """The sessions-table id of this request's login, if it has one."""
+    return g.get("login_session_id")
 
 
-def auth_id_for(user: User, remember: bool = False, app: Quart | None = None) -> str:
-    """The auth id a login cookie for user carries (tests set cookies with it too)."""
-    fingerprint = security.fingerprint(security.SESSION, user.password_hash, user.email, app=app)
-    return str(AuthId(user.id, fingerprint, remember))
+def session_lifetime(remember: bool, app: Quart | None = None) -> int:
+    config = (app or current_app).config
+    return int(config["FLASKY_REMEMBER_LIFETIME" if remember else "FLASKY_SESSION_LIFETIME"])
 
 
-def cookie_matches_credentials(auth_id: AuthId, user: User) -> bool:
-    return security.fingerprint_matches(
-        auth_id.fingerprint, security.SESSION, user.password_hash, user.email
-    )
+def _login_mark(session_id: str) -> str:
+    # Derived, not the id itself: the cookie session is signed but readable by its holder.
+    return hashlib.sha256(f"csrf-bind:{session_id}".encode()).hexdigest()[:32]
 
 
 async def load_current_user() -> User | AnonymousUser:
     if "current_user" in g:
         return g.current_user
     user: User | AnonymousUser = AnonymousUser()
-    raw = auth_cookie_user.auth_id
-    if raw is not None:
-        auth_id = AuthId.parse(raw)
-        loaded = await load_user(get_session(), auth_id.user_id) if auth_id else None
-        if auth_id and loaded and cookie_matches_credentials(auth_id, loaded):
+    secret = auth_cookie_user.auth_id
+    if secret is not None:
+        session_id = session_key(str(secret))
+        loaded = await load_signed_in_user(get_session(), session_id)
+        if loaded is not None:
             user = loaded
-            g.auth_remember = auth_id.remember
+            g.login_session_id = session_id
+            mark = _login_mark(session_id)
+            if session.get(LOGIN_MARK) != mark:
+                session.clear()
+                session[LOGIN_MARK] = mark
         else:
-            # Issued before the password or address changed, for a deleted user, or in an
-            # older format: the visitor is anonymous, and the cookie is cleared.
+            # Logged out, revoked, expired, for a deleted user, or in an older format: the
+            # visitor is anonymous, and the cookie is cleared.
             logout_user()
     g.current_user = user
     return user
 
 
-def sign_in(user: User, remember: bool = False) -> None:
-    login_user(AuthUser(auth_id_for(user, remember)), remember=remember)
+async def log_in(user: User, remember: bool = False) -> None:
+    """Open a server-side session for user, commit it, and give this client its cookie.
+
+    The cookie session (and the CSRF token in it) starts afresh: nothing planted in it
+    before the login is carried into the logged-in session."""
+    db = get_session()
+    await sweep_expired(db, user.id)
+    secret = open_session(db, user.id, BROWSER, session_lifetime(remember), remember)
+    await db.commit()
+    login_user(AuthUser(secret), remember=remember)
+    session_id = session_key(secret)
+    session.clear()
+    session[LOGIN_MARK] = _login_mark(session_id)
     g.current_user = user
-    g.auth_remember = remember
+    g.login_session_id = session_id
 
 
-def refresh_sign_in(user: User) -> None:
-    """After this request changed user's password or address (and committed it): give the
-    request's own cookie the new fingerprint, keeping "Keep me logged in" as it was, so
-    only the other sessions end."""
-    current = current_user()
-    if isinstance(current, User) and current.id == user.id:
-        sign_in(user, remember=g.get("auth_remember", False))
+async def log_out() -> None:
+    """End this login on the server (the cookie dies with it) and in this client."""
+    session_id = current_session_id()
+    if session_id is not None:
+        db = get_session()
+        await revoke_session(db, session_id)
+        await db.commit()
+    sign_out()
+
+
+async def revoke_other_sessions(user: User) -> None:
+    """After a change of password or address: every login and API token of user ends,
+    except this request's own login when it is user's. The caller commits."""
+    keep = current_session_id() if current_user().id == user.id else None
+    await revoke_sessions(get_session(), user.id, keep=keep)
 
 
 def sign_out() -> None:
     logout_user()
+    session.pop(LOGIN_MARK, None)
     g.current_user = AnonymousUser()
-    g.auth_remember = False
+    g.pop("login_session_id", None)
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -21,6 +21,7 @@ from quart_wtf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from flasky import (
+    caching,
     db,
     email,
     errors,
@@ -28,9 +29,11 @@ from flasky import (
     hardening,
     headers,
     health,
+    live,
     login,
     proxies,
     ratelimit,
+    schema,
     site,
     workers,
 )
@@ -55,8 +58,9 @@ def install(app: Quart) -> None:
         # The client's address and scheme as the trusted proxies (FLASKY_PROXY_COUNT) saw
         # them: the HTTPS redirect, HSTS and rate limits below rely on them.
         proxies.ForwardedHeaders,
-        # A client that disconnects does not cancel its request inside a database call.
-        lambda app, inner: FinishAfterDisconnect(inner),
+        # A client that disconnects does not cancel its request inside a database call;
+        # an event stream (no database work while streaming) ends when its client leaves.
+        lambda app, inner: FinishAfterDisconnect(inner, streaming_paths=live.STREAM_PATHS),
     ]
 
     # Once per worker process, when it starts serving.
@@ -65,12 +69,15 @@ def install(app: Quart) -> None:
         gcfreeze.freeze_at_startup,  # production: what the loaded app holds leaves the GC
         *rate_limits.before_serving,  # the limits, read from the config as it is now
         workers.stop_gracefully_on_sigterm,  # SIGTERM in a worker stops the whole server
+        schema.check_at_startup,  # is the database's schema behind the code's migrations?
+        live.start,  # this worker hears of new events (LISTEN, pub/sub or polling)
     ]
 
     # Each request, in order; the first hook to return a response ends the request there.
     before_request: list[Hook] = [
         site.refuse_unknown_host,  # production: 400 unless the Host is the site's own
         health.answer_health_checks,  # /healthz: no login, redirect or rate limit
+        schema.refuse_while_schema_behind,  # 503 until `flasky deploy` has run
         proxies.redirect_to_https,  # SSL_REDIRECT: plain HTTP goes to HTTPS
         login.load_user_for_request,  # who is asking, from the login cookie
         *csrf_check.before_request,  # a form POST without a valid CSRF token is 400
@@ -93,6 +100,7 @@ def install(app: Quart) -> None:
     after_request: list[Hook] = [
         *rate_limits.after_request,  # wrong API passwords counted against the address
         headers.add_security_headers,  # CSP, nosniff, frame and referrer policies, HSTS
+        caching.set_cache_headers,  # personal: private, no-store; static: a year, versioned
         *auth_cookie.after_request,  # the login cookie set, refreshed or cleared
     ]
 
@@ -112,6 +120,8 @@ def install(app: Quart) -> None:
 
     # Once per worker process, when it stops serving.
     after_serving: list[Hook] = [
+        schema.stop_checking,
+        live.stop,  # open event streams end; their browsers reconnect elsewhere
         db.dispose_engine,
         email.flush_queued_mail,  # queued mail gets MAIL_SHUTDOWN_TIMEOUT to go out
         *rate_limits.after_serving,

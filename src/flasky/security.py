@@ -16,6 +16,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from quart import Quart, current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 # Token purposes: a token signed for one never verifies for another (SPEC §4).
 CONFIRM = "confirm"
@@ -27,6 +28,13 @@ SESSION = "session"
 
 
 DEFAULT_HASH_METHOD = "scrypt"
+
+# What the API answers to missing or wrong credentials: every accepted way to authenticate,
+# since a client may know only one of them.
+API_CREDENTIALS_MESSAGE = (
+    "Invalid credentials: send HTTP Basic auth with email:password or with a token as the "
+    "username and an empty password, or Authorization: Bearer <token>"
+)
 
 
 def hash_password(password: str, method: str | None = None) -> str:
@@ -85,6 +93,44 @@ async def check_password_async(password_hash: str, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(
         hashing_pool(), check_password, password_hash, password
     )
+
+
+# -- the rule for new passwords ----------------------------------------------------------
+# Applied where a password is chosen (registration, change, reset), not to stored hashes:
+# existing accounts keep the password they have until they change it.
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+# zxcvbn scores 0 (in the top lists of leaked passwords, or one small edit from them) to 4;
+# 0 and 1 fall to an online guesser within its first thousands of tries.
+PASSWORD_MIN_SCORE = 2
+# zxcvbn's matching grows quickly with length; past this many characters a password made
+# of guessable parts is long enough anyway.
+ZXCVBN_MAX_LENGTH = 72
+
+
+def password_problem(password: str, user_inputs: list[str] | None = None) -> str | None:
+    """Why password may not be chosen (a sentence for the form), or None. CPU work of a few
+    milliseconds: call password_problem_async from async code."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"Passwords must have at least {PASSWORD_MIN_LENGTH} characters."
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"Passwords must have at most {PASSWORD_MAX_LENGTH} characters."
+    inputs = [value for value in (user_inputs or []) if value]
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs, max_length=ZXCVBN_MAX_LENGTH)
+    if result["score"] >= PASSWORD_MIN_SCORE:
+        return None
+    warning = (
+        result["feedback"].get("warning") or "It is close to passwords that are commonly used."
+    )
+    return (
+        f"This password is too easy to guess: {warning.rstrip('.')}. "
+        "Choose a longer or less common one."
+    )
+
+
+async def password_problem_async(password: str, user_inputs: list[str] | None = None) -> str | None:
+    return await asyncio.to_thread(password_problem, password, user_inputs)
 
 
 class InvalidToken(Exception):

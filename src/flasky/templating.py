@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import flask.templating
 import jinja2
 from markupsafe import Markup
 from quart import Quart, current_app
-from quart.globals import _cv_request
 from quart.templating import Environment
+
+from flasky.compat.quart_templating import FLASK_DEFAULT_CONTEXT_PROCESSOR, current_url_adapter
 
 
 def isoformat_utc(value: datetime | None) -> str:
@@ -87,8 +87,12 @@ class MemoizedUrls:
         self.urls: dict[tuple, str] = {}
 
     def __call__(self, endpoint: str, _external: bool = False, **values: Any) -> str:
-        context = _cv_request.get(None)
-        adapter = None if context is None else context.url_adapter
+        if endpoint == "static" or endpoint.endswith(".static"):
+            # The file's content version in its URL: the URL can then be cached for good.
+            from flasky.caching import versioned_static_values
+
+            values = versioned_static_values(endpoint, values)
+        adapter = current_url_adapter()
         if (
             adapter is None
             or endpoint.startswith(".")
@@ -134,7 +138,7 @@ def run_context_processors_inline(app: Quart) -> None:
         kept = [
             _on_the_loop(processor)
             for processor in processors
-            if processor is not flask.templating._default_template_ctx_processor
+            if processor is not FLASK_DEFAULT_CONTEXT_PROCESSOR
         ]
         app.template_context_processors[name] = kept
 

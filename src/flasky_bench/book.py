@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import MetaData, insert, select
 from sqlalchemy.engine import make_url
 
 from flasky_bench.seed import (
     BENCH_PASSWORD,
     SEED,
     DataSet,
+    analyze,
+    catch_up_sequences,
     generate,
     make_engine,
 )
@@ -220,19 +222,8 @@ async def seed_book(
                 converted = _rows(table, rows)
                 for start in range(0, len(converted), 1000):
                     await conn.execute(insert(table), converted[start : start + 1000])
-            if engine.dialect.name == "postgresql":
-                for name in ("users", "posts", "comments", "roles"):
-                    await conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                            f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
-                        )
-                    )
-        async with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
+            await catch_up_sequences(conn)
+        await analyze(engine)
     finally:
         await engine.dispose()
     return data

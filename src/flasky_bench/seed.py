@@ -255,6 +255,29 @@ async def _chunked_insert(
         await conn.execute(insert(table), rows[start : start + size])
 
 
+async def catch_up_sequences(conn: Any) -> None:
+    """After bulk inserts with explicit ids: PostgreSQL's sequences are left behind, and
+    later inserts by the app need them."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in ("users", "posts", "comments", "roles"):
+        await conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )
+
+
+async def analyze(engine: AsyncEngine) -> None:
+    """Fresh planner statistics for the bulk-loaded tables."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
+
+
 async def seed_database(
     database_url: str,
     *,
@@ -299,23 +322,8 @@ async def seed_database(
             await _chunked_insert(conn, Follow.__table__, data.follows)
             await _chunked_insert(conn, Post.__table__, data.posts)
             await _chunked_insert(conn, Comment.__table__, data.comments)
-            if engine.dialect.name == "postgresql":
-                # Explicit ids leave the sequences behind; later inserts by the app need them.
-                for table in ("users", "posts", "comments", "roles"):
-                    await conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
-                        )
-                    )
-        if engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text("ANALYZE"))
-        else:
-            async with engine.connect() as conn:
-                await conn.execute(text("ANALYZE"))
-                await conn.commit()
+            await catch_up_sequences(conn)
+        await analyze(engine)
     finally:
         await engine.dispose()
     return await find_landmarks(database_url)

@@ -16,8 +16,13 @@ The figures are printed; the exit status is 1 when anything was lost or failed.
     flasky soak                                   # 60 s on a fresh SQLite file
     flasky soak --database-url postgresql://…/scratch --reset --duration 30
 
-It drives the production config (CSRF on, Secure cookies returned by the client itself,
-as a browser behind a TLS proxy would) with FLASKY_RATE_LIMITS=off. Needs httpx (bench extra).
+It drives the production config through `flasky serve` (CSRF on, Secure cookies returned
+by the client itself, as a browser behind a TLS proxy would). Rate limits are off, unless
+--redis-url is given: then they are on and counted in that Redis, with limits far above
+the soak's traffic, so every limited request makes its Redis round trips as in production
+without being refused. Needs httpx (bench extra).
+
+    flasky soak --database-url postgresql://…/scratch --reset --redis-url redis://127.0.0.1:6379/0
 """
 
 from __future__ import annotations
@@ -317,7 +322,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+# Far above what the soak's clients send, so no request is refused; every limit is counted.
+SOAK_LIMIT = "1000000/minute"
+
+
+def rate_limit_env(redis_url: str | None) -> dict[str, str]:
+    if not redis_url:
+        return {"FLASKY_RATE_LIMITS": "off"}
+    from flasky.ratelimit import BUCKET_SETTINGS
+
+    return {
+        "FLASKY_RATE_LIMITS": "on",
+        "REDIS_URL": redis_url,
+        "FLASKY_REDIS_PREFIX": f"flasky-soak-{secrets.token_hex(4)}",
+        **dict.fromkeys(BUCKET_SETTINGS.values(), SOAK_LIMIT),
+    }
+
+
+def start_server(
+    url: str, workers: int, log_path: Path, redis_url: str | None = None
+) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -325,24 +349,24 @@ def start_server(url: str, workers: int, log_path: Path) -> tuple[subprocess.Pop
         "SECRET_KEY": secrets.token_hex(32),
         "FLASKY_BASE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": url,
-        "FLASKY_RATE_LIMITS": "off",
         "MAIL_BACKEND": "log",
         "LOG_TO": "",
+        **rate_limit_env(redis_url),
     }
     env.pop("FLASKY_ADMIN", None)
+    if not redis_url:
+        env.pop("REDIS_URL", None)
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "hypercorn",
-            "--config",
-            str(ROOT / "hypercorn.toml"),
+            "flasky.cli",
+            "serve",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "flasky.asgi:app",
         ],
         cwd=ROOT,
         env=env,
@@ -378,6 +402,7 @@ async def soak_run(
     reset: bool,
     seed: int,
     log_path: Path,
+    redis_url: str | None = None,
 ) -> bool:
     import httpx
 
@@ -386,7 +411,7 @@ async def soak_run(
     users = max(users, clients)
     click.echo(f"soak {run_id}: preparing {_redact(url)} ({users} users)")
     soak_users, post_ids = await prepare_database(url, users, reset)
-    process, base_url = start_server(url, workers, log_path)
+    process, base_url = start_server(url, workers, log_path, redis_url)
     figures = Figures()
     limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
     try:
@@ -394,7 +419,8 @@ async def soak_run(
             await wait_ready(http, process, log_path)
             click.echo(
                 f"soak {run_id}: {clients} clients for {duration:.0f} s against Hypercorn "
-                f"({workers} worker{'s' if workers != 1 else ''}) at {base_url}"
+                f"({workers} worker{'s' if workers != 1 else ''}) at {base_url}, rate limits "
+                + (f"counted in Redis {_redact(redis_url)}" if redis_url else "off")
             )
             started = time.monotonic()
             deadline = started + duration
@@ -512,6 +538,9 @@ def _redact(url: str) -> str:
 @click.option("--workers", default=2, show_default=True, help="Hypercorn worker processes.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the clients' choices.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), help="Server log file.")
+@click.option(
+    "--redis-url", help="Count rate limits in this Redis (limits on, far above the traffic)."
+)
 def soak(
     database_url: str | None,
     reset: bool,
@@ -521,12 +550,15 @@ def soak(
     workers: int,
     seed: int,
     log_file: str | None,
+    redis_url: str | None,
 ) -> None:
     """Mixed traffic against Hypercorn, then check that nothing acknowledged was lost."""
     with tempfile.TemporaryDirectory(prefix="flasky-soak-") as scratch:
         url = database_url or f"sqlite:///{Path(scratch) / 'soak.sqlite'}"
         log_path = Path(log_file) if log_file else Path(scratch) / "server.log"
-        ok = asyncio.run(soak_run(url, duration, clients, users, workers, reset, seed, log_path))
+        ok = asyncio.run(
+            soak_run(url, duration, clients, users, workers, reset, seed, log_path, redis_url)
+        )
         if not ok and not log_file:
             tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-40:])
             click.echo(f"--- server log (last lines) ---\n{tail}")

@@ -303,6 +303,8 @@ def test_plots_are_written_when_matplotlib_is_there(tmp_path):
     assert {p.name for p in written} == {"index.png", "post.png", "api-token.png"}
     prefixed = report.plot(sample_results(), tmp_path, prefix="postgresql-")
     assert {p.name for p in prefixed} == {
-        "postgresql-index.png", "postgresql-post.png", "postgresql-api-token.png"
+        "postgresql-index.png",
+        "postgresql-post.png",
+        "postgresql-api-token.png",
     }
     assert all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in written)

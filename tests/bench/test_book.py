@@ -7,12 +7,16 @@ with the same rows the app's own schema gets.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from werkzeug.security import check_password_hash
 
+from flasky.config import async_database_url
 from flasky_bench import book, seed
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -55,6 +59,10 @@ async def test_seed_fills_the_books_schema_with_the_bench_data_set(book_database
     expected = seed.generate(**SMALL, password_hash="x", user_role_id=1)
 
     conn = sqlite3.connect(book_database)
+    check_seeded(conn, expected, written)
+
+
+def check_seeded(conn, expected, written) -> None:
     roles = dict(conn.execute("SELECT name, permissions FROM roles"))
     assert roles == {"User": 7, "Moderator": 15, "Administrator": 31}
     user_role = conn.execute("SELECT id FROM roles WHERE name = 'User'").fetchone()[0]
@@ -70,7 +78,9 @@ async def test_seed_fills_the_books_schema_with_the_bench_data_set(book_database
     assert users[0][4].startswith("pbkdf2:sha256:")
     assert check_password_hash(users[0][4], seed.BENCH_PASSWORD)
     # Naive UTC, as the book's datetime.utcnow() stores them, and the same instants.
-    first_since = datetime.fromisoformat(users[0][5])
+    first_since = users[0][5]
+    if isinstance(first_since, str):  # SQLite's DATETIME text
+        first_since = datetime.fromisoformat(first_since)
     assert first_since.tzinfo is None
     assert first_since == expected.users[0]["member_since"].replace(tzinfo=None)
 
@@ -142,3 +152,35 @@ def test_a_directory_that_is_not_the_books_checkout_is_refused(tmp_path):
 )
 def test_the_book_gets_its_own_database_beside_the_apps(app_url, book_url):
     assert book.database_beside(app_url) == book_url
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="the PostgreSQL variant runs with TEST_DATABASE_URL",
+)
+async def test_seed_fills_the_books_schema_on_postgresql():
+    """On PostgreSQL the book's timestamps are `timestamp without time zone`: the seed
+    must hand the driver naive UTC values. A database of its own, beside the tests'."""
+    url = book.database_beside(os.environ["TEST_DATABASE_URL"])
+    await seed.ensure_database(url)
+    schema = BOOK_SCHEMA.replace("INTEGER NOT NULL PRIMARY KEY", "SERIAL PRIMARY KEY").replace(
+        "DATETIME", "TIMESTAMP WITHOUT TIME ZONE"
+    )
+    engine = create_async_engine(async_database_url(url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS comments, posts, follows, users, roles"))
+            for statement in filter(str.strip, schema.split(";")):
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+    written = await book.seed_book(url, **SMALL)
+    expected = seed.generate(**SMALL, password_hash="x", user_role_id=1)
+
+    psycopg = pytest.importorskip("psycopg")  # the bench extra
+
+    with psycopg.connect(url.replace("+asyncpg", "")) as pg:
+        check_seeded(pg, expected, written)  # psycopg's execute reads like sqlite3's
+        # Sequences caught up: the book's next post gets a fresh id.
+        next_id = pg.execute("SELECT nextval(pg_get_serial_sequence('posts', 'id'))").fetchone()
+        assert next_id[0] == SMALL["posts"] + 1

@@ -212,8 +212,9 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> 
 
 
 @pytest.fixture(scope="package")
-def server(database_url: str, mailbox: Mailbox) -> Iterator[Server]:
+def server(database_url: str, mailbox: Mailbox, tmp_path_factory) -> Iterator[Server]:
     env = _server_environment(database_url, mailbox)
+    env["FLASKY_UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
     _flasky(env, "deploy")
     _flasky(env, "fake", "users", "12", "--seed", "6")
     _flasky(env, "fake", "posts", "30", "--seed", "6")

@@ -23,6 +23,8 @@ ADMIN_USERNAME = "admin"
 MODERATOR = ("moderator", "moderator@e2e.example.com")
 AUTHOR = ("susan", "susan@e2e.example.com")
 READER = ("reader", "reader@e2e.example.com")
+# Logs out everywhere in its scenario: an account of its own, so no other scenario's login ends.
+TRAVELLER = ("traveller", "traveller@e2e.example.com")
 AUTHOR_POST = "Susan writes about *gardens*."
 COMMENT_TO_DISABLE = "A rude comment that a moderator will disable."
 # Enough old posts for a pager of many pages on this user's profile, dated before the fake
@@ -57,6 +59,13 @@ async def seed() -> None:
             )
             reader = await create_user(
                 session, username=READER[0], email=READER[1], password=PASSWORD, confirmed=True
+            )
+            await create_user(
+                session,
+                username=TRAVELLER[0],
+                email=TRAVELLER[1],
+                password=PASSWORD,
+                confirmed=True,
             )
             prolific = await create_user(
                 session, username=PROLIFIC[0], email=PROLIFIC[1], password=PASSWORD, confirmed=True

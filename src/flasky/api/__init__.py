@@ -5,4 +5,13 @@ from quart import Blueprint
 
 api = Blueprint("api", __name__)
 
-from flasky.api import authentication, comments, errors, openapi, posts, search, users  # noqa: E402,F401
+from flasky.api import (  # noqa: E402,F401
+    authentication,
+    comments,
+    errors,
+    live,
+    openapi,
+    posts,
+    search,
+    users,
+)

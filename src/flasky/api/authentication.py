@@ -1,5 +1,10 @@
 """Who is calling: HTTP Basic with email + password, or a token as the username and an empty
-password (SPEC §6). The API never looks at the login cookie, so it needs no CSRF token."""
+password, or `Authorization: Bearer <token>`. The API never looks at the login cookie, so it
+needs no CSRF token.
+
+A token names a row of the sessions table: it stops working when that row is deleted (the
+token revoked, the password or address changed, "log out everywhere"), and checking it
+is part of the one statement that loads the caller."""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from quart import current_app, g, request
+from quart import Response, current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from flasky import security
 from flasky.api import api
 from flasky.db import get_session
 from flasky.models import User
+from flasky.models.login_session import API, revoke_session, revoke_sessions, sweep_expired
 from flasky.queries.users import user_by_email
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -39,17 +45,30 @@ async def _dummy_password_check(password: str) -> None:
     await security.check_password_async(dummy, password)
 
 
+def _acceptable(credential: str) -> bool:
+    return (
+        bool(credential) and len(credential) <= MAX_CREDENTIAL_LENGTH and "\x00" not in credential
+    )
+
+
+async def user_from_token(token: str) -> User | None:
+    """The user of a live API token, remembering which token it was (g.api_session_id)."""
+    if not _acceptable(token):
+        return None
+    found = await User.verify_auth_token(get_session(), token)
+    if found is None:
+        return None
+    user, g.api_session_id = found
+    return user
+
+
 async def user_from_credentials(email_or_token: str, password: str) -> tuple[User | None, bool]:
     """(user, token_used); user is None when the credentials are wrong."""
-    if (
-        not email_or_token
-        or len(email_or_token) > MAX_CREDENTIAL_LENGTH
-        or "\x00" in email_or_token
-    ):
+    if not _acceptable(email_or_token):
         return None, False
-    session = get_session()
     if password == "":
-        return await User.verify_auth_token(session, email_or_token), True
+        return await user_from_token(email_or_token), True
+    session = get_session()
     user = await user_by_email(session, email_or_token)
     # Hand the connection back before the slow hash: on SQLite (one connection per process)
     # every other request waited behind each ~100 ms check, and under load the checks ran
@@ -67,17 +86,21 @@ async def user_from_credentials(email_or_token: str, password: str) -> tuple[Use
 async def authenticate() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    try:
-        credentials = request.authorization
-    except ValueError:  # Werkzeug's Basic parser on non-ASCII base64 text
-        credentials = None
-    if credentials is None or credentials.type != "basic":
-        raise Unauthorized("Invalid credentials")
-    user, token_used = await user_from_credentials(
-        credentials.username or "", credentials.password or ""
-    )
+    # An Authorization header that cannot be parsed was refused before this hook
+    # (hardening.refuse_unparsable_credentials).
+    credentials = request.authorization
+    if credentials is None:
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
+    if credentials.type == "basic":
+        user, token_used = await user_from_credentials(
+            credentials.username or "", credentials.password or ""
+        )
+    elif credentials.type == "bearer":
+        user, token_used = await user_from_token(credentials.token or ""), True
+    else:
+        user = None
     if user is None:
-        raise Unauthorized("Invalid credentials")
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     g.api_user = user
     g.token_used = token_used
     if not user.confirmed:
@@ -102,7 +125,23 @@ def permission_required(permission: int) -> Callable[[F], F]:
 async def get_token() -> Any:
     # A token buys a token only with a password: a stolen token cannot renew itself forever.
     if g.token_used:
-        raise Unauthorized("Invalid credentials")
+        raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
-    token = api_user().generate_auth_token(expiration=expiration)
+    session = get_session()
+    await sweep_expired(session, api_user().id)
+    token = api_user().issue_auth_token(session, expiration=expiration)
+    await session.commit()
     return {"token": token, "expiration": expiration}
+
+
+@api.route("/tokens/", methods=["DELETE"])
+async def revoke_tokens() -> Any:
+    """Authenticated with a token: that token ends. With a password: every token of the
+    account ends (the way to shut out a leaked token whose text is lost)."""
+    session = get_session()
+    if g.token_used:
+        await revoke_session(session, g.api_session_id)
+    else:
+        await revoke_sessions(session, api_user().id, kind=API)
+    await session.commit()
+    return Response(status=204)

@@ -8,10 +8,11 @@ from werkzeug.exceptions import NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
-from flasky.api.inputs import build_from_json, json_body, valid_id
+from flasky.api.inputs import build_from_json, json_body
 from flasky.api.posts import get_post_or_404
 from flasky.api.representations import absolute_url_for, comment_json, page_json
 from flasky.db import get_session
+from flasky.live import record
 from flasky.models import Comment, Permission
 from flasky.queries import comments
 from flasky.queries.comments import CommentItem
@@ -25,7 +26,7 @@ def _comments_json(page: Page[CommentItem], endpoint: str, **values: Any) -> dic
 
 
 async def get_comment_or_404(id: int) -> CommentItem:
-    comment = await comments.comment_by_id(get_session(), id) if valid_id(id) else None
+    comment = await comments.comment_by_id(get_session(), id)
     if comment is None:
         raise NotFound("Comment not found")
     return comment
@@ -66,6 +67,7 @@ async def new_post_comment(id: int) -> Any:
     comment.post_id = post.id
     session = get_session()
     session.add(comment)
+    await record.comment(session, comment, api_user(), post)
     await session.commit()
     location = absolute_url_for("api.get_comment", id=comment.id)
     return (

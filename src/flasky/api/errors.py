@@ -12,7 +12,8 @@ from flasky.models import ValidationError
 
 # RFC 9110 says a 401 carries a challenge; Flask-HTTPAuth (the book's API) sends this one too.
 # A browser opening the API directly will show its login box, which is what Basic auth means.
-WWW_AUTHENTICATE = 'Basic realm="Authentication Required"'
+# Bearer is offered too: a token may also be sent as `Authorization: Bearer <token>`.
+WWW_AUTHENTICATE = 'Basic realm="Authentication Required", Bearer realm="Authentication Required"'
 
 
 def error_name(status: int) -> str:

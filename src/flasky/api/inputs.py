@@ -10,19 +10,12 @@ from typing import Any, TypeVar
 from quart import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from flasky.models import Comment, Post, ValidationError
+from flasky.models import Comment, Message, Post, ValidationError
 from flasky.models.comment import COMMENT_MAX_LENGTH
+from flasky.models.message import MESSAGE_MAX_LENGTH
 from flasky.models.post import POST_MAX_LENGTH
 
 T = TypeVar("T")
-
-# Ids are 32-bit integers on PostgreSQL; a larger one in a URL matches no row (and would
-# make the driver raise), so it is answered with 404 before any query.
-MAX_ID = 2**31 - 1
-
-
-def valid_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
 
 
 async def json_body() -> Any:
@@ -65,6 +58,7 @@ def _check_length(from_json: Callable[[Any], Any], data: Any) -> None:
     limits = {
         Post.from_json: ("post", POST_MAX_LENGTH),
         Comment.from_json: ("comment", COMMENT_MAX_LENGTH),
+        Message.from_json: ("message", MESSAGE_MAX_LENGTH),
     }
     kind, limit = limits.get(from_json, ("body", None))
     body = data.get("body") if isinstance(data, dict) else None

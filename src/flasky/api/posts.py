@@ -8,9 +8,10 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
-from flasky.api.inputs import build_from_json, json_body, valid_id
+from flasky.api.inputs import build_from_json, json_body
 from flasky.api.representations import absolute_url_for, page_json, post_json
 from flasky.db import get_session
+from flasky.live import record
 from flasky.models import Permission, Post
 from flasky.queries import posts
 from flasky.queries.pagination import per_page, requested_page
@@ -18,7 +19,7 @@ from flasky.queries.posts import PostItem
 
 
 async def get_post_or_404(id: int) -> PostItem:
-    post = await posts.post_by_id(get_session(), id) if valid_id(id) else None
+    post = await posts.post_by_id(get_session(), id)
     if post is None:
         raise NotFound("Post not found")
     return post
@@ -44,6 +45,7 @@ async def new_post() -> Any:
     post.author_id = api_user().id
     session = get_session()
     session.add(post)
+    await record.post(session, post, api_user())
     await session.commit()
     location = absolute_url_for("api.get_post", id=post.id)
     return post_json(await get_post_or_404(post.id)), 201, {"Location": location}
@@ -53,7 +55,7 @@ async def new_post() -> Any:
 @permission_required(Permission.WRITE)
 async def edit_post(id: int) -> Any:
     session = get_session()
-    post = await session.get(Post, id) if valid_id(id) else None
+    post = await session.get(Post, id)
     if post is None:
         raise NotFound("Post not found")
     me = api_user()

@@ -7,7 +7,6 @@ from typing import Any
 from werkzeug.exceptions import NotFound
 
 from flasky.api import api
-from flasky.api.inputs import valid_id
 from flasky.api.representations import page_json, post_json, user_json
 from flasky.db import get_session
 from flasky.models import User
@@ -21,7 +20,7 @@ NOT_FOUND = "User not found"
 
 async def get_user_or_404(id: int) -> User:
     # session.get: the signed-in user is already in the session, and costs no statement.
-    user = await get_session().get(User, id) if valid_id(id) else None
+    user = await get_session().get(User, id)
     if user is None:
         raise NotFound(NOT_FOUND)
     return user
@@ -29,7 +28,7 @@ async def get_user_or_404(id: int) -> User:
 
 @api.route("/users/<int:id>")
 async def get_user(id: int) -> Any:
-    found = await users.user_with_post_count(get_session(), id) if valid_id(id) else None
+    found = await users.user_with_post_count(get_session(), id)
     if found is None:
         raise NotFound(NOT_FOUND)
     return user_json(*found)

@@ -19,9 +19,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from flasky import security
 from flasky.db import get_session
+from flasky.login import current_user
 from flasky.models import User
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_email
+from flasky.models.user import (
+    USERNAME_MESSAGE,
+    USERNAME_PATTERN,
+    email_key,
+    normalise_email,
+    username_key,
+)
 
 
 def email_field(label: str = "Email") -> EmailField:
@@ -40,6 +48,25 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
     )
 
 
+class NewPasswordForm(QuartForm):
+    """A form that sets a password: the length and commonness rule of security.py, told to
+    the user in a sentence. The account's own name and address count as guessable."""
+
+    def password_user_inputs(self) -> list[str]:
+        inputs = [getattr(self, name).data for name in ("username", "email") if name in self]
+        user = current_user()
+        if user.is_authenticated:
+            inputs += [user.username, user.email]
+        return [value for value in inputs if isinstance(value, str)]
+
+    async def async_validators_password(self, field: PasswordField) -> None:
+        if field.errors or not isinstance(field.data, str):
+            return
+        problem = await security.password_problem_async(field.data, self.password_user_inputs())
+        if problem:
+            raise ValidationError(problem)
+
+
 class AccountForm(QuartForm):
     async def _exists(self, condition: Any) -> bool:
         lock = self.__dict__.setdefault("_query_lock", asyncio.Lock())
@@ -54,7 +81,7 @@ class LoginForm(QuartForm):
     submit = SubmitField("Log In")
 
 
-class RegistrationForm(AccountForm):
+class RegistrationForm(AccountForm, NewPasswordForm):
     email = email_field()
     username = StringField(
         "Username",
@@ -64,15 +91,15 @@ class RegistrationForm(AccountForm):
     submit = SubmitField("Register")
 
     async def async_validators_email(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.email == field.data):
+        if not field.errors and await self._exists(User.email_key == email_key(field.data)):
             raise ValidationError("Email already registered.")
 
     async def async_validators_username(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.username == field.data):
+        if not field.errors and await self._exists(User.username_key == username_key(field.data)):
             raise ValidationError("Username already in use.")
 
 
-class ChangePasswordForm(QuartForm):
+class ChangePasswordForm(NewPasswordForm):
     old_password = PasswordField("Old password", validators=[DataRequired()])
     password, password2 = new_password_fields("New password")
     submit = SubmitField("Update Password")
@@ -83,7 +110,7 @@ class PasswordResetRequestForm(QuartForm):
     submit = SubmitField("Reset Password")
 
 
-class PasswordResetForm(QuartForm):
+class PasswordResetForm(NewPasswordForm):
     password, password2 = new_password_fields("New Password")
     submit = SubmitField("Reset Password")
 
@@ -94,5 +121,5 @@ class ChangeEmailForm(AccountForm):
     submit = SubmitField("Update Email Address")
 
     async def async_validators_email(self, field: StringField) -> None:
-        if not field.errors and await self._exists(User.email == field.data):
+        if not field.errors and await self._exists(User.email_key == email_key(field.data)):
             raise ValidationError("Email already registered.")

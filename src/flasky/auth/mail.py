@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 from quart import current_app
 
-from flasky.email import send_email
+from flasky.email import render_email, send_email, send_message
 from flasky.models import User
 
 
@@ -34,10 +36,10 @@ async def send_confirmation(user: User) -> None:
     )
 
 
-async def send_password_reset(user: User) -> None:
+async def password_reset_message(user: User) -> EmailMessage:
     lifetime = token_lifetime()
     token = user.generate_reset_token(lifetime)
-    await send_email(
+    return await render_email(
         user.email,
         "Reset Your Password",
         "reset_password",
@@ -45,6 +47,17 @@ async def send_password_reset(user: User) -> None:
         token=token,
         expires_in=describe_duration(lifetime),
     )
+
+
+async def send_password_reset(user: User | None, address: str) -> None:
+    """Mail user a reset link; for an address with no account (user None), do the same
+    work and send nothing, so the time taken does not tell whether the account exists."""
+    if user is None:
+        # A stand-in that is never stored: its mail is built like a real one, then dropped.
+        user = User(id=0, username="nobody", email=address, password_hash="-")
+        await password_reset_message(user)
+        return
+    send_message(current_app._get_current_object(), await password_reset_message(user))  # type: ignore[attr-defined]
 
 
 async def send_email_change(user: User, new_email: str) -> None:

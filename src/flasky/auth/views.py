@@ -27,16 +27,19 @@ from flasky.auth.forms import (
 )
 from flasky.auth.mail import send_confirmation, send_email_change, send_password_reset
 from flasky.db import get_session, utcnow
+from flasky.live import record
 from flasky.login import (
     current_user,
     is_safe_next,
+    log_in,
+    log_out,
     login_required,
-    refresh_sign_in,
-    sign_in,
+    revoke_other_sessions,
     sign_out,
 )
 from flasky.models import User
-from flasky.models.user import create_user, load_user
+from flasky.models.login_session import revoke_sessions
+from flasky.models.user import create_user, email_key, load_user
 from flasky.queries.users import user_by_email
 
 # SPEC §5 asks for last_seen on each request; writing it at most once a minute per user
@@ -117,11 +120,12 @@ async def login() -> ResponseReturnValue:
     if await form.validate_on_submit():
         user = await user_by_email(get_session(), form.email.data)
         await end_read_transaction()
-        account = form.email.data
+        # Counted per account, however the address is spelled.
+        account = email_key(form.email.data)
         await ratelimit.refuse_account_if_exhausted(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
         if await password_matches(user, form.password.data):
             assert user is not None
-            sign_in(user, remember=form.remember_me.data)
+            await log_in(user, remember=form.remember_me.data)
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("main.index"))
         await ratelimit.count_wrong_password(ratelimit.LOGIN_ACCOUNT_FAILURES, account)
@@ -132,9 +136,25 @@ async def login() -> ResponseReturnValue:
 @auth.route("/logout", methods=["POST"])
 @login_required
 async def logout() -> ResponseReturnValue:
-    sign_out()
+    # The user's open event streams close; those of logins still valid reconnect.
+    await record.session_ended(get_session(), current_user().id)
+    await log_out()
     await flash("You have been logged out.")
     return redirect_home()
+
+
+@auth.route("/logout-everywhere", methods=["POST"])
+@login_required
+async def logout_everywhere() -> ResponseReturnValue:
+    """End every login and API token of the account, this browser's included."""
+    user = current_user()
+    session = get_session()
+    await revoke_sessions(session, user.id)
+    await record.session_ended(session, user.id)
+    await session.commit()
+    sign_out()
+    await flash("You have been logged out of every session and API token.")
+    return redirect(url_for("auth.login"))
 
 
 # -- registration and confirmation -----------------------------------------------------
@@ -211,9 +231,10 @@ async def change_password() -> ResponseReturnValue:
         await ratelimit.refuse_account_if_exhausted(ratelimit.REAUTHENTICATION_FAILURES, user.id)
         if await user.check_password(form.old_password.data):
             await user.set_password(form.password.data)
+            # Every other login and API token of this user ends; this browser carries on.
+            await revoke_other_sessions(user)
+            await record.session_ended(get_session(), user.id)
             await get_session().commit()
-            # Every other login cookie of this user is now void; this one carries on.
-            refresh_sign_in(user)
             await flash("Your password has been updated.")
             return redirect_home()
         await ratelimit.count_wrong_password(ratelimit.REAUTHENTICATION_FAILURES, user.id)
@@ -228,8 +249,7 @@ async def password_reset_request() -> ResponseReturnValue:
     form = await PasswordResetRequestForm.create_form()
     if await form.validate_on_submit():
         user = await user_by_email(get_session(), form.email.data)
-        if user is not None:
-            await send_password_reset(user)
+        await send_password_reset(user, form.email.data)
         # The same answer either way: the page must not reveal who has an account.
         await flash("An email with instructions to reset your password has been sent to you.")
         return redirect(url_for("auth.login"))
@@ -254,6 +274,8 @@ async def password_reset(token: str) -> ResponseReturnValue:
             # The link was used by another request while this one was hashing.
             await session.rollback()
             return await dead_reset_link()
+        await revoke_sessions(session, user.id)
+        await record.session_ended(session, user.id)
         await session.commit()
         await flash("Your password has been updated.")
         return redirect(url_for("auth.login"))
@@ -291,7 +313,10 @@ async def change_email_request() -> ResponseReturnValue:
 @login_required
 async def change_email(token: str) -> ResponseReturnValue:
     session = get_session()
-    if await current_user().change_email(session, token):
+    user = current_user()
+    if await user.change_email(session, token):
+        await revoke_other_sessions(user)
+        await record.session_ended(session, user.id)
         try:
             await session.commit()
         except IntegrityError:
@@ -299,7 +324,6 @@ async def change_email(token: str) -> ResponseReturnValue:
             await rollback_keeping_current_user()
             await flash("Invalid request.")
         else:
-            refresh_sign_in(current_user())
             await flash("Your email address has been updated.")
     else:
         await flash("Invalid request.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from quart import abort, request
 from quart_wtf import QuartForm
 from sqlalchemy import exists, select
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
@@ -14,19 +13,17 @@ from flasky.db import get_session
 from flasky.models import User
 from flasky.models.comment import COMMENT_MAX_LENGTH
 from flasky.models.post import POST_MAX_LENGTH
-from flasky.models.user import USERNAME_MESSAGE, USERNAME_PATTERN, normalise_email
+from flasky.models.user import (
+    USERNAME_MESSAGE,
+    USERNAME_PATTERN,
+    email_key,
+    normalise_email,
+    username_key,
+)
 
 FormT = TypeVar("FormT", bound=QuartForm)
 
 USERNAME_RULE = Regexp(USERNAME_PATTERN, message=USERNAME_MESSAGE)
-
-
-async def build_form(form_class: type[FormT], **kwargs: Any) -> FormT:
-    # quart-wtf feeds a JSON body straight into the form, where a list or a number
-    # becomes a 500; the pages' forms are only ever posted as form data.
-    if request.method == "POST" and request.is_json:
-        abort(400)
-    return await form_class.create_form(**kwargs)  # type: ignore[return-value]
 
 
 class PostForm(QuartForm):
@@ -73,14 +70,20 @@ class EditProfileAdminForm(QuartForm):
         # used by two coroutines at once.
         valid = await super().validate(extra_validators)
         session = get_session()
+        # Compared in normalised form, as the database's unique indexes compare them; the
+        # user being edited may respell their own name or address.
         email = self.email.data or ""
         if not self.email.errors and email != self.user.email:
-            if await session.scalar(select(exists().where(User.email == email))):
+            taken = exists().where(User.email_key == email_key(email), User.id != self.user.id)
+            if await session.scalar(select(taken)):
                 self.email.errors.append("Email already registered.")
                 valid = False
         username = self.username.data or ""
         if not self.username.errors and username != self.user.username:
-            if await session.scalar(select(exists().where(User.username == username))):
+            taken = exists().where(
+                User.username_key == username_key(username), User.id != self.user.id
+            )
+            if await session.scalar(select(taken)):
                 self.username.errors.append("Username already in use.")
                 valid = False
         return valid

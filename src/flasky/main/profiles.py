@@ -13,15 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flasky.db import get_session
+from flasky.live import record
 from flasky.login import (
     admin_required,
     current_user,
     login_required,
     permission_required,
-    refresh_sign_in,
+    revoke_other_sessions,
 )
 from flasky.main import main
-from flasky.main.forms import EditProfileAdminForm, EditProfileForm, build_form
+from flasky.main.forms import EditProfileAdminForm, EditProfileForm
 from flasky.models import Permission, Role, User
 from flasky.models.user import load_user
 from flasky.queries import follows, posts, users
@@ -62,8 +63,8 @@ def _clean(value: str | None) -> str | None:
 @login_required
 async def edit_profile() -> Any:
     me: User = current_user()  # type: ignore[assignment]
-    form = await build_form(
-        EditProfileForm, data={"name": me.name, "location": me.location, "about_me": me.about_me}
+    form = await EditProfileForm.create_form(
+        data={"name": me.name, "location": me.location, "about_me": me.about_me}
     )
     if await form.validate_on_submit():
         me.name = _clean(form.name.data)
@@ -88,8 +89,7 @@ async def edit_profile_admin(id: int) -> Any:
             await session.execute(select(Role.id, Role.name).order_by(Role.permissions, Role.id))
         ).tuples()
     ]
-    form = await build_form(
-        EditProfileAdminForm,
+    form = await EditProfileAdminForm.create_form(
         data={
             "email": target.email,
             "username": target.username,
@@ -103,6 +103,11 @@ async def edit_profile_admin(id: int) -> Any:
     form.user = target
     form.role.choices = roles
     if await form.validate_on_submit():
+        # A new address, or an account no longer confirmed, ends the account's logins and
+        # API tokens (an administrator editing themself keeps this browser's).
+        ends_sessions = target.email != form.email.data or (
+            target.confirmed and not form.confirmed.data
+        )
         target.email = form.email.data  # normalised by the form
         target.username = form.username.data
         target.confirmed = form.confirmed.data
@@ -110,6 +115,9 @@ async def edit_profile_admin(id: int) -> Any:
         target.name = _clean(form.name.data)
         target.location = _clean(form.location.data)
         target.about_me = _clean(form.about_me.data)
+        if ends_sessions:
+            await revoke_other_sessions(target)
+            await record.session_ended(session, target.id)
         try:
             await session.commit()
         except IntegrityError:
@@ -118,7 +126,6 @@ async def edit_profile_admin(id: int) -> Any:
             await session.rollback()
             await flash("That email or username was just taken; please try again.")
             return redirect(url_for(".edit_profile_admin", id=id))
-        refresh_sign_in(target)  # an administrator who changed their own address stays in
         await flash("The profile has been updated.")
         return redirect(url_for(".user", username=target.username))
     return await render_template("main/edit_profile.html", form=form, user=target, admin=True)
@@ -146,6 +153,7 @@ async def follow(username: str) -> Response:
     if not await me.follow(session, target):
         await flash("You are already following this user.")
         return back
+    await record.follow(session, me, target)
     try:
         await session.commit()
     except IntegrityError:

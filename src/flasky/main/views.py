@@ -14,9 +14,10 @@ from quart_auth import Unauthorized
 
 from flasky.db import get_session
 from flasky.errors import json_error
+from flasky.live import record
 from flasky.login import current_user, login_required, permission_required
 from flasky.main import main
-from flasky.main.forms import CommentForm, PostForm, build_form
+from flasky.main.forms import CommentForm, PostForm
 from flasky.markdown import render_comment, render_post
 from flasky.models import Comment, Permission, Post
 from flasky.models.comment import COMMENT_MAX_LENGTH
@@ -47,7 +48,7 @@ async def index() -> Any:
     # A form only for those who see it: building one makes a CSRF token, which puts a
     # session cookie on every anonymous page view (and costs ~0.5 ms per request).
     can_write = request.method == "POST" or me.can(Permission.WRITE)
-    form = await build_form(PostForm) if can_write else None
+    form = await PostForm.create_form() if can_write else None
     if request.method == "POST":
         require_permission(Permission.WRITE)
         if await form.validate_on_submit():
@@ -55,6 +56,7 @@ async def index() -> Any:
             # Markdown is CPU work: render it off the event loop.
             await asyncio.to_thread(post.set_body, form.body.data)
             session.add(post)
+            await record.post(session, post, me)
             await session.commit()
             return redirect(url_for(".index"))
     show_followed = me.is_authenticated and bool(request.cookies.get(SHOW_FOLLOWED_COOKIE))
@@ -127,17 +129,18 @@ async def post(id: int) -> Any:
         if shown is None:
             abort(404)
         require_permission(Permission.COMMENT)
-        form = await build_form(CommentForm)
+        form = await CommentForm.create_form()
         if await form.validate_on_submit():
             comment = Comment(post_id=shown.id, author_id=me.id)
             await asyncio.to_thread(comment.set_body, form.body.data)
             session.add(comment)
+            await record.comment(session, comment, me, shown)
             await session.commit()
             await flash("Your comment has been published.")
             # The newest comment is on the last page.
             return redirect(url_for(".post", id=shown.id, page=LAST_PAGE, _anchor="comments"))
     else:
-        form = await build_form(CommentForm) if me.can(Permission.COMMENT) else None
+        form = await CommentForm.create_form() if me.can(Permission.COMMENT) else None
     # The post and the page of comments come in one statement (a post page is read far
     # more often than it is commented on).
     found = await comments.post_with_comments_page(
@@ -162,7 +165,7 @@ async def edit(id: int) -> Any:
         abort(404)
     if me.id != shown.author_id and not me.can(Permission.ADMIN):
         abort(403)
-    form = await build_form(PostForm, data={"body": shown.body})
+    form = await PostForm.create_form(data={"body": shown.body})
     if await form.validate_on_submit():
         await asyncio.to_thread(shown.set_body, form.body.data)
         await session.commit()

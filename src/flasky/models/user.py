@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import idna
 from quart import current_app
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Integer,
     String,
     Text,
     bindparam,
@@ -24,6 +28,7 @@ from sqlalchemy.sql import Select
 from flasky import security
 from flasky.db import Base, UTCDateTime, utcnow
 from flasky.models.follow import Follow
+from flasky.models.login_session import API, BROWSER, LoginSession, open_session, session_key
 from flasky.models.post import Post
 from flasky.models.role import Permission, Role
 
@@ -37,8 +42,45 @@ USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.]*\Z"
 USERNAME_MESSAGE = "Usernames must have only letters, numbers, dots or underscores"
 
 
+# Longest normalised form stored: NFKC and IDNA can lengthen a 64-character name or address.
+IDENTITY_KEY_LENGTH = 255
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same name: NFKC (full-width and compatibility forms
+    fold to plain letters) and case folding, so "alice", "Alice" and "ＡＬＩＣＥ" are one."""
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def email_key(email: str) -> str:
+    """What makes two addresses the same: lower case, the local part in NFC, the domain in
+    its ASCII (IDNA) form, so "alice@exämple.com" and "alice@xn--exmple-cua.com" are one."""
+    address = email.strip()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return unicodedata.normalize("NFC", address).lower()
+    local = unicodedata.normalize("NFC", local).lower()
+    domain = domain.rstrip(".").lower()
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        # Not a valid international name (the forms refuse those): compare it as typed.
+        domain = unicodedata.normalize("NFC", domain)
+    return f"{local}@{domain}".lower()
+
+
+def _column_key(column: str, normalise: Callable[[str], str]) -> Callable[[Any], str | None]:
+    # A column default for bulk inserts (fake data, benchmark seed), which skip @validates.
+    def default(context: Any) -> str | None:
+        value = context.get_current_parameters().get(column)
+        return normalise(value) if value is not None else None
+
+    return default
+
+
 def normalise_email(value: str | None) -> str | None:
-    """Addresses are stored and looked up trimmed and lowercased."""
+    """Addresses are stored trimmed and lowercased (compared through email_key)."""
     return value.strip().lower() if isinstance(value, str) else value
 
 
@@ -63,6 +105,20 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # The normalised forms (username_key, email_key) are what must be unique: the database
+    # refuses a second "Alice" or "ALICE@Example.com" even when two registrations race.
+    email_key: Mapped[str] = mapped_column(
+        String(IDENTITY_KEY_LENGTH),
+        unique=True,
+        index=True,
+        default=_column_key("email", email_key),
+    )
+    username_key: Mapped[str] = mapped_column(
+        String(IDENTITY_KEY_LENGTH),
+        unique=True,
+        index=True,
+        default=_column_key("username", username_key),
+    )
     role_id: Mapped[int | None] = mapped_column(ForeignKey("roles.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -72,6 +128,14 @@ class User(Base):
     member_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     avatar_hash: Mapped[str | None] = mapped_column(String(32))
+    # An uploaded picture's file name under FLASKY_UPLOAD_DIR/avatars (flasky.avatars).
+    avatar_file: Mapped[str | None] = mapped_column(String(64))
+    # Unread counts are "ids above what the user last saw": opening the inbox or marking
+    # notifications read moves these marks, no per-row flag to update.
+    messages_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notifications_read_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # NotificationKind bits of the notifications this user opted out of.
+    notifications_muted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     role: Mapped[Role | None] = relationship(back_populates="users", lazy="raise")
     posts: Mapped[list[Post]] = relationship(
@@ -83,12 +147,22 @@ class User(Base):
 
     is_authenticated = True
     is_anonymous = False
+    # Set by the signed-in user's load (flasky.queries.signed_in), for the navbar.
+    unread_messages = 0
+    unread_notifications = 0
+    newest_event_id = 0
 
     @validates("email")
     def _cache_avatar_hash(self, key: str, email: str) -> str:
-        # The Gravatar hash follows the address, whichever way it changes.
+        # The Gravatar hash and the comparison key follow the address, whichever way it changes.
         self.avatar_hash = email_hash(email) if email else None
+        self.email_key = email_key(email) if email else None
         return email
+
+    @validates("username")
+    def _cache_username_key(self, key: str, username: str) -> str:
+        self.username_key = username_key(username) if username else None
+        return username
 
     # -- passwords: hashed and checked in a worker thread -------------------------------
 
@@ -102,33 +176,44 @@ class User(Base):
         return await security.check_password_async(self.password_hash, password)
 
     # -- tokens ---------------------------------------------------------------------------
+    # Links in mail carry a fingerprint of what they were issued for (the address, the
+    # password), so each works once and only while that still holds: a confirmation link
+    # confirms the address it was mailed to, a reset link dies when the password or the
+    # address changes, an email-change link when either changes.
 
     def generate_confirmation_token(self, expiration: int = 3600) -> str:
-        return security.make_token(security.CONFIRM, {"confirm": self.id}, expiration)
+        fingerprint = security.fingerprint(security.CONFIRM, email_key(self.email))
+        return security.make_token(
+            security.CONFIRM, {"confirm": self.id, "email": fingerprint}, expiration
+        )
 
     def confirm(self, token: str) -> bool:
         try:
             data = security.read_token(security.CONFIRM, token)
         except security.InvalidToken:
             return False
-        if data.get("confirm") != self.id:
+        if data.get("confirm") != self.id or self.confirmed:
+            return False
+        if not security.fingerprint_matches(
+            data.get("email"), security.CONFIRM, email_key(self.email)
+        ):
             return False
         self.confirmed = True
         return True
 
-    # Reset and email-change links carry a fingerprint of the credentials they were mailed
-    # against, so each works once: after it is used — or the password or address changes
-    # any other way — it no longer matches.
+    def _reset_fingerprint_values(self) -> tuple[str | None, str]:
+        return self.password_hash, email_key(self.email)
 
     def generate_reset_token(self, expiration: int = 3600) -> str:
-        fingerprint = security.fingerprint(security.RESET, self.password_hash)
+        fingerprint = security.fingerprint(security.RESET, *self._reset_fingerprint_values())
         return security.make_token(
             security.RESET, {"reset": self.id, "password": fingerprint}, expiration
         )
 
     @staticmethod
     async def from_reset_token(session: AsyncSession, token: str) -> User | None:
-        """The user a reset link is for, while their password is the one it was made for."""
+        """The user a reset link is for, while their password and address are the ones it
+        was made for."""
         try:
             data = security.read_token(security.RESET, token)
         except security.InvalidToken:
@@ -138,17 +223,21 @@ class User(Base):
             return None
         user = await session.get(User, user_id)
         if user is None or not security.fingerprint_matches(
-            data.get("password"), security.RESET, user.password_hash
+            data.get("password"), security.RESET, *user._reset_fingerprint_values()
         ):
             return None
         return user
 
     async def replace_password_hash(self, session: AsyncSession, new_hash: str) -> bool:
-        """Store new_hash only if the stored hash is still the one this object holds: of
-        two requests racing with one reset link, the second changes nothing."""
+        """Store new_hash only if the stored hash and address are still the ones this object
+        holds: of two requests racing with one reset link, the second changes nothing."""
         result = await session.execute(
             update(User)
-            .where(User.id == self.id, User.password_hash == self.password_hash)
+            .where(
+                User.id == self.id,
+                User.password_hash == self.password_hash,
+                User.email == self.email,
+            )
             .values(password_hash=new_hash)
         )
         return result.rowcount == 1
@@ -181,25 +270,37 @@ class User(Base):
         new_email = data.get("new_email")
         if not isinstance(new_email, str) or not new_email:
             return False
-        taken = await session.scalar(select(exists().where(User.email == new_email.lower())))
+        taken = await session.scalar(
+            select(exists().where(User.email_key == email_key(new_email), User.id != self.id))
+        )
         if taken:
             return False
-        self.email = new_email.lower()
+        self.email = new_email.strip().lower()
         return True
 
-    def generate_auth_token(self, expiration: int = 3600) -> str:
-        return security.make_token(security.API, {"id": self.id}, expiration)
+    # API tokens are signed (purpose, expiry) and name a server-side session row: deleting
+    # the row revokes the token before it expires.
+
+    def issue_auth_token(self, session: AsyncSession, expiration: int = 3600) -> str:
+        """A new API token, valid for expiration seconds. The caller commits."""
+        secret = open_session(session, self.id, API, expiration)
+        return security.make_token(security.API, {"id": self.id, "sid": secret}, expiration)
 
     @staticmethod
-    async def verify_auth_token(session: AsyncSession, token: str) -> User | None:
+    async def verify_auth_token(session: AsyncSession, token: str) -> tuple[User, str] | None:
+        """(user, session id) for a live token, else None; one statement."""
         try:
             data = security.read_token(security.API, token)
         except security.InvalidToken:
             return None
-        user_id = data.get("id")
-        if not isinstance(user_id, int):
+        user_id, secret = data.get("id"), data.get("sid")
+        if not isinstance(user_id, int) or not isinstance(secret, str):
             return None
-        return await load_user(session, user_id)
+        session_id = session_key(secret)
+        user = await load_user_by_session(session, session_id, API)
+        if user is None or user.id != user_id:
+            return None
+        return user, session_id
 
     # -- roles and permissions ------------------------------------------------------------
 
@@ -222,9 +323,7 @@ class User(Base):
             return False
         return bool(
             await session.scalar(
-                select(
-                    exists().where(Follow.follower_id == self.id, Follow.followed_id == user.id)
-                )
+                select(exists().where(Follow.follower_id == self.id, Follow.followed_id == user.id))
             )
         )
 
@@ -253,6 +352,9 @@ class AnonymousUser:
     is_authenticated = False
     is_anonymous = True
     confirmed = False
+    unread_messages = 0
+    unread_notifications = 0
+    newest_event_id = 0
 
     def can(self, perm: int) -> bool:
         return False
@@ -272,9 +374,36 @@ async def load_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.scalar(_user_with_role(), {"user_id": user_id})
 
 
+@cache
+def _user_by_session() -> Select:
+    # The session check rides on the user load: a signed-in request still costs one statement.
+    return (
+        select(User)
+        .options(joinedload(User.role))
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.id == bindparam("session_id"),
+            LoginSession.kind == bindparam("kind"),
+            LoginSession.expires > bindparam("now", type_=UTCDateTime()),
+        )
+    )
+
+
+async def load_user_by_session(
+    session: AsyncSession, session_id: str, kind: str = BROWSER
+) -> User | None:
+    """The user (with role) of a live, unexpired session or token of kind, else None."""
+    return await session.scalar(
+        _user_by_session(), {"session_id": session_id, "kind": kind, "now": utcnow()}
+    )
+
+
 async def create_user(
-    session: AsyncSession, *, password: str | None = None, password_hash: str | None = None,
-    **fields: Any
+    session: AsyncSession,
+    *,
+    password: str | None = None,
+    password_hash: str | None = None,
+    **fields: Any,
 ) -> User:
     """Make a user the way registration does: role from FLASKY_ADMIN or the default role,
     a self-follow, the password hashed off the event loop. The caller commits."""
@@ -286,8 +415,8 @@ async def create_user(
     elif password is not None:
         await user.set_password(password)
     if user.role is None and user.role_id is None:
-        admin_email = (current_app.config.get("FLASKY_ADMIN") or "").strip().lower()
-        if admin_email and user.email == admin_email:
+        admin_email = (current_app.config.get("FLASKY_ADMIN") or "").strip()
+        if admin_email and user.email_key == email_key(admin_email):
             role = await session.scalar(select(Role).where(Role.name == "Administrator"))
         else:
             role = await session.scalar(select(Role).where(Role.default.is_(True)))

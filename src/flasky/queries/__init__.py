@@ -1,5 +1,6 @@
 """The read layer: every list and figure the pages and the API show, one module per thing
-read (posts, comments, users and profiles, follows) plus one pagination module.
+read (posts, comments, users and profiles, follows, messages, notifications, the signed-in
+user with the navbar's counts) plus one pagination module.
 
 Reads return small frozen records built from labelled columns, by name; writes go through
 the models (flasky/models) in the views. Each read is a fixed number of statements

@@ -3,7 +3,8 @@ for moderators and the API), and one by id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -13,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky.models import Comment, Post, User
 from flasky.queries.pagination import LAST_PAGE, MAX_OFFSET, Listing, Page, paginate
 from flasky.queries.posts import POST_COLUMNS, PostItem, post_by_id
+from flasky.queries.records import columns_by_label
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
 @dataclass(frozen=True, slots=True)
 class CommentItem:
+    # Every field but `author` is a column of COMMENT_COLUMNS, labelled with its name.
     id: int
     body: str
     body_html: str | None
@@ -28,20 +31,16 @@ class CommentItem:
     author: AuthorCard
 
     @classmethod
-    def from_row(cls, row: Row, prefix: str = "") -> CommentItem:
-        """From a row of COMMENT_COLUMNS and AUTHOR_COLUMNS (labelled behind `prefix`)."""
-        columns = row._mapping
-        return cls(
-            columns[prefix + "id"],
-            columns[prefix + "body"],
-            columns[prefix + "body_html"],
-            columns[prefix + "timestamp"],
-            bool(columns[prefix + "disabled"]),
-            columns[prefix + "author_id"],
-            columns[prefix + "post_id"],
-            AuthorCard.from_row(row, prefix),
-        )
+    def from_rows(cls, rows: Sequence[Row], prefix: str = "") -> list[CommentItem]:
+        """From rows of COMMENT_COLUMNS and AUTHOR_COLUMNS (labelled behind `prefix`)."""
+        if not rows:
+            return []
+        columns = columns_by_label(rows, [prefix + label for label in COMMENT_LABELS])
+        card = AuthorCard.reader(rows, prefix)
+        return [cls(*columns(row), card(row)) for row in rows]
 
+
+COMMENT_LABELS = tuple(field.name for field in fields(CommentItem) if field.name != "author")
 
 COMMENT_COLUMNS = (
     Comment.id.label("id"),
@@ -76,7 +75,7 @@ async def post_comments_page(
     rows = await paginate(
         session, _comments_of_post(), params, page=page, per_page=per_page, total=total
     )
-    return rows.map(CommentItem.from_row)
+    return rows.with_items(CommentItem.from_rows(rows.items))
 
 
 # The post page's comment columns, beside the post's own columns in one statement.
@@ -120,11 +119,9 @@ async def post_with_comments_page(
     if not rows:
         return None
     shown = PostItem.from_row(rows[0])
-    items = [
-        CommentItem.from_row(row, PAGE_COMMENT)
-        for row in rows
-        if row._mapping[PAGE_COMMENT + "id"] is not None
-    ]
+    # An empty page is the post's one row with NULL comment columns.
+    with_comments = rows if rows[0]._mapping[PAGE_COMMENT + "id"] is not None else []
+    items = CommentItem.from_rows(with_comments, PAGE_COMMENT)
     return shown, Page(items, page, per_page, shown.comment_count)
 
 
@@ -141,7 +138,7 @@ async def all_comments_page(
 ) -> Page[CommentItem]:
     """Every comment, newest first, with its author."""
     rows = await paginate(session, _all_comments(), {}, page=page, per_page=per_page)
-    return rows.map(CommentItem.from_row)
+    return rows.with_items(CommentItem.from_rows(rows.items))
 
 
 @cache
@@ -150,5 +147,5 @@ def _comment_by_id() -> Select:
 
 
 async def comment_by_id(session: AsyncSession, comment_id: int) -> CommentItem | None:
-    row = (await session.execute(_comment_by_id(), {"comment_id": comment_id})).first()
-    return None if row is None else CommentItem.from_row(row)
+    rows = (await session.execute(_comment_by_id(), {"comment_id": comment_id})).all()
+    return CommentItem.from_rows(rows)[0] if rows else None

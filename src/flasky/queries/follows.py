@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Follow, User
 from flasky.queries.pagination import Listing, Page, paginate
+from flasky.queries.records import columns_by_label
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,12 @@ class FollowEntry:
     since: datetime
 
     @classmethod
-    def from_row(cls, row: Row) -> FollowEntry:
-        columns = row._mapping
-        return cls(columns["User"], columns["since"])
+    def from_rows(cls, rows: Sequence[Row]) -> list[FollowEntry]:
+        """From rows of the User entity and the follow's timestamp labelled `since`."""
+        if not rows:
+            return []
+        columns = columns_by_label(rows, ("User", "since"))
+        return [cls(*columns(row)) for row in rows]
 
 
 @cache
@@ -49,4 +54,4 @@ async def follows_page(
     first, the self-follow left out."""
     params = {"user_id": user.id}
     rows = await paginate(session, _follows(followers), params, page=page, per_page=per_page)
-    return rows.map(FollowEntry.from_row)
+    return rows.with_items(FollowEntry.from_rows(rows.items))

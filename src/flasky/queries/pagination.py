@@ -42,7 +42,11 @@ class Page(Generic[T]):
     total: int
 
     def map(self, convert: Callable[[T], U]) -> Page[U]:
-        return Page([convert(item) for item in self.items], self.page, self.per_page, self.total)
+        return self.with_items([convert(item) for item in self.items])
+
+    def with_items(self, items: list[U]) -> Page[U]:
+        """The same page holding `items` (the records its rows became)."""
+        return Page(items, self.page, self.per_page, self.total)
 
     @property
     def pages(self) -> int:

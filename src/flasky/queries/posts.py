@@ -8,7 +8,8 @@ are subqueries of that same statement: never a query per row (the book's home pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -18,39 +19,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky.models import Comment, Follow, Post, User
 from flasky.models.post import reading_minutes
 from flasky.queries.pagination import Listing, Page, paginate
+from flasky.queries.records import columns_by_label
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
 @dataclass(frozen=True, slots=True)
 class PostItem:
+    # Every field but `author` is a column of POST_COLUMNS, labelled with the field's name.
     id: int
     body: str
     body_html: str | None
     timestamp: datetime
     author_id: int
-    author: AuthorCard
-    comment_count: int
     word_count: int
+    comment_count: int
+    author: AuthorCard
 
     @property
     def reading_minutes(self) -> int:
         return reading_minutes(self.word_count)
 
     @classmethod
-    def from_row(cls, row: Row, author: AuthorCard | None = None) -> PostItem:
-        """From a row of POST_COLUMNS, plus AUTHOR_COLUMNS unless `author` is given."""
-        columns = row._mapping
-        return cls(
-            columns["id"],
-            columns["body"],
-            columns["body_html"],
-            columns["timestamp"],
-            columns["author_id"],
-            author or AuthorCard.from_row(row),
-            columns["comment_count"],
-            columns["word_count"],
-        )
+    def from_rows(cls, rows: Sequence[Row], author: AuthorCard | None = None) -> list[PostItem]:
+        """From rows of POST_COLUMNS, plus AUTHOR_COLUMNS unless every post is `author`'s."""
+        if not rows:
+            return []
+        columns = columns_by_label(rows, POST_LABELS)
+        if author is not None:
+            return [cls(*columns(row), author) for row in rows]
+        card = AuthorCard.reader(rows)
+        return [cls(*columns(row), card(row)) for row in rows]
 
+    @classmethod
+    def from_row(cls, row: Row, author: AuthorCard | None = None) -> PostItem:
+        """One row's record (from_rows for a list: it reads the labels once)."""
+        return cls.from_rows([row], author)[0]
+
+
+POST_LABELS = tuple(field.name for field in fields(PostItem) if field.name != "author")
 
 # A post's comments, as a column of any statement over posts (evaluated per row).
 POST_COMMENT_COUNT = (
@@ -107,7 +113,7 @@ def _posts_by_user() -> Listing:
 async def all_posts_page(session: AsyncSession, *, page: int, per_page: int) -> Page[PostItem]:
     """Everyone's posts, newest first."""
     rows = await paginate(session, _all_posts(), {}, page=page, per_page=per_page)
-    return rows.map(PostItem.from_row)
+    return rows.with_items(PostItem.from_rows(rows.items))
 
 
 async def followed_posts_page(
@@ -116,7 +122,7 @@ async def followed_posts_page(
     """The posts of the people `user_id` follows, themself included, newest first."""
     params = {"user_id": user_id}
     rows = await paginate(session, _followed_posts(), params, page=page, per_page=per_page)
-    return rows.map(PostItem.from_row)
+    return rows.with_items(PostItem.from_rows(rows.items))
 
 
 async def user_posts_page(
@@ -133,7 +139,7 @@ async def user_posts_page(
     rows = await paginate(
         session, _posts_by_user(), params, page=page, per_page=per_page, total=total
     )
-    return rows.map(lambda row: PostItem.from_row(row, author))
+    return rows.with_items(PostItem.from_rows(rows.items, author))
 
 
 @cache
@@ -143,5 +149,5 @@ def _post_by_id() -> Select:
 
 async def post_by_id(session: AsyncSession, post_id: int) -> PostItem | None:
     """One post with its author and comment count, in one statement."""
-    row = (await session.execute(_post_by_id(), {"post_id": post_id})).first()
-    return None if row is None else PostItem.from_row(row)
+    rows = (await session.execute(_post_by_id(), {"post_id": post_id})).all()
+    return PostItem.from_rows(rows)[0] if rows else None

@@ -16,11 +16,11 @@ from typing import Any
 from quart import current_app
 
 from flasky.api import api
-from flasky.api.openapi import comments, posts, search, tokens, users
+from flasky.api.openapi import comments, live, posts, search, tokens, users
 from flasky.api.openapi.common import ERROR_RESPONSES, ERROR_SCHEMA, error_response
 from flasky.api.representations import absolute_url_for
 
-RESOURCES = (tokens, posts, comments, users, search)
+RESOURCES = (tokens, posts, comments, users, search, live)
 
 OPENAPI_PATH: dict[str, Any] = {
     "/openapi.json": {
@@ -53,12 +53,13 @@ def openapi_document(server_url: str, version: str = "1.0") -> dict[str, Any]:
             "title": "Flasky API",
             "version": version,
             "description": "The REST API of Flasky (Flask Web Development, chapter 14). "
-            "Every operation needs HTTP Basic authentication: an email and password, or a "
-            "token from POST /tokens/ as the username with an empty password. Errors are "
-            'JSON: {"error": ..., "message": ...}.',
+            "Every operation needs authentication: HTTP Basic with an email and password, "
+            "or with a token from POST /tokens/ as the username and an empty password, or "
+            "the token as `Authorization: Bearer <token>`. Tokens can be revoked "
+            '(DELETE /tokens/). Errors are JSON: {"error": ..., "message": ...}.',
         },
         "servers": [{"url": server_url}],
-        "security": [{"basicAuth": []}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -67,7 +68,12 @@ def openapi_document(server_url: str, version: str = "1.0") -> dict[str, Any]:
                     "scheme": "basic",
                     "description": "email:password, or token: (a token from /tokens/ as the "
                     "username and an empty password).",
-                }
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from /tokens/.",
+                },
             },
             "schemas": schemas,
             "responses": {

@@ -131,7 +131,7 @@ def error_response(description: str, status: int) -> dict[str, Any]:
     if status == 401:
         response["headers"] = {
             "WWW-Authenticate": {
-                "description": "The Basic challenge.",
+                "description": "The challenges: Basic and Bearer.",
                 "schema": {"type": "string"},
             }
         }

@@ -14,7 +14,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "token": {
                 "type": "string",
-                "description": "Send it as the Basic auth username, with an empty password.",
+                "description": "Send it as the Basic auth username with an empty password, "
+                "or as `Authorization: Bearer <token>`.",
             },
             "expiration": {"type": "integer", "description": "Seconds the token is valid for."},
         },
@@ -27,7 +28,17 @@ PATHS: dict[str, Any] = {
             "get_token",
             "Get an authentication token",
             {"200": json_response("Token", "A new token.")},
-            description="Only with an email and password: a token cannot buy a new token (401).",
-        )
+            description="Only with an email and password: a token cannot buy a new token "
+            "(401). The token works until it expires, is revoked (DELETE /tokens/), or the "
+            "account's password or email changes, or its owner logs out everywhere.",
+        ),
+        "delete": operation(
+            "revoke_tokens",
+            "Revoke tokens",
+            {"204": {"description": "Revoked; the token(s) now get 401."}},
+            description="Authenticated with a token (Basic token: or Bearer): revokes that "
+            "token. Authenticated with an email and password: revokes every token of the "
+            "account. Browser logins are not affected.",
+        ),
     },
 }

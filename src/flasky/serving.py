@@ -1,0 +1,129 @@
+"""`flasky serve`: the production server. It checks what it can before serving (the
+configuration, the database answering, its schema at the code's migration), then runs
+Hypercorn's workers under a master of its own, whose exit status tells what happened.
+
+Why a master of our own: Hypercorn's (hypercorn.run.run, 0.17-0.18) exits 0 when a worker
+fails to start (after a failed worker it recomputes the status from the workers still
+running), so a server that cannot start looked like one that stopped cleanly to systemd,
+docker and scripts. This one exits with the first failed worker's status (1 when it died
+of a signal), and 0 only when every worker stopped on request.
+
+Of Hypercorn it uses `Config` (from hypercorn.toml), `Config.create_sockets()` and the
+worker entry points `hypercorn.asyncio.run.asyncio_worker` / `uvloop_worker(config,
+sockets, shutdown_event)`, the functions Hypercorn's own master starts; checked with
+Hypercorn 0.18 by tests/test_serve.py (a served request, a graceful stop, a worker that
+fails to start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from quart import Quart
+
+log = logging.getLogger("flasky.serving")
+
+# Beyond graceful_timeout, what a worker may still take to flush mail and exit.
+EXIT_MARGIN = 15.0
+
+
+class NotReady(RuntimeError):
+    """The server must not start (say why in one line)."""
+
+
+async def check_database(app: Quart) -> None:
+    """The database answers and its schema is at the code's newest migration."""
+    from sqlalchemy.engine import make_url
+
+    from flasky.migrations import current_revision, head_revision
+
+    url = app.config["SQLALCHEMY_DATABASE_URL"]
+    where = make_url(url).render_as_string(hide_password=True)
+    try:
+        async with asyncio.timeout(app.config.get("DB_CONNECT_TIMEOUT", 5.0) + 5.0):
+            revision = await current_revision(url)
+    except Exception as error:  # any failure here means "cannot serve"; say which
+        reason = "no answer in time" if isinstance(error, TimeoutError) else error
+        raise NotReady(f"Cannot reach the database {where}: {reason}") from error
+    head = head_revision()
+    if revision != head:
+        raise NotReady(
+            f"The database schema is at {revision or 'no revision'}, the code needs {head}: "
+            "run `flasky deploy` first."
+        )
+
+
+def _worker_function(config: Any) -> Any:
+    from hypercorn.asyncio.run import asyncio_worker, uvloop_worker
+
+    if config.worker_class == "uvloop":
+        return uvloop_worker
+    if config.worker_class == "asyncio":
+        return asyncio_worker
+    raise NotReady(f"worker_class {config.worker_class!r}: flasky serve runs asyncio or uvloop.")
+
+
+def run_workers(config: Any) -> int:
+    """Serve with `config.workers` processes until SIGTERM/SIGINT; the exit status."""
+    worker = _worker_function(config)
+    sockets = config.create_sockets()
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    stopping = False
+
+    def spawn() -> BaseProcess:
+        process = context.Process(  # type: ignore[attr-defined]
+            target=worker,
+            kwargs={"config": config, "sockets": sockets, "shutdown_event": stop},
+        )
+        process.start()
+        return process
+
+    def request_stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        stop.set()
+
+    # Workers inherit an ignored SIGINT: a Ctrl+C in the terminal reaches every process of
+    # the group, and only the master decides how they stop.
+    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    processes = [spawn() for _ in range(max(1, config.workers))]
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    status = 0
+    deadline: float | None = None
+    try:
+        while processes:
+            if stopping and deadline is None:
+                deadline = time.monotonic() + float(config.graceful_timeout) + EXIT_MARGIN
+            finished = wait([p.sentinel for p in processes], timeout=1.0)
+            for process in [p for p in processes if p.sentinel in finished]:
+                process.join()
+                processes.remove(process)
+                code = process.exitcode or 0
+                if code == 0 and not stopping:
+                    # A worker that ends on its own (max_requests) is replaced.
+                    processes.append(spawn())
+                elif code != 0:
+                    log.error("Worker %s exited with status %s", process.pid, code)
+                    status = status or (code if code > 0 else 1)
+                    request_stop()
+            if deadline is not None and time.monotonic() > deadline:
+                for process in processes:
+                    log.error("Worker %s did not stop in time; killing it", process.pid)
+                    process.kill()
+                status = status or 1
+                deadline = float("inf")
+    finally:
+        signal.signal(signal.SIGINT, previous_sigint)
+        for sock in [*sockets.secure_sockets, *sockets.insecure_sockets]:
+            sock.close()
+    return status

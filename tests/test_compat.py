@@ -1,0 +1,118 @@
+"""The library internals flasky/compat/ relies on are still there, shaped as it expects.
+
+Each test names what an upgrade of SQLAlchemy, aiosqlite, Quart or Flask would have to
+keep for the fenced code to stay correct; see the index in flasky/compat/__init__.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sqlite3
+
+import pytest
+from quart import Blueprint, Quart
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util.queue import AsyncAdaptedQueue
+
+from flasky.compat import quart_templating
+from flasky.compat.sqlalchemy_pool import FairQueue, FairQueuePool
+from flasky.compat.sqlite import in_transaction, skip_empty_transaction_ends, sqlite3_connection
+
+
+def test_sqlalchemy_async_queue_keeps_an_asyncio_queue_and_the_pool_its_queue_class():
+    assert isinstance(AsyncAdaptedQueue(maxsize=1)._queue, asyncio.Queue)
+    assert issubclass(AsyncAdaptedQueuePool._queue_class, AsyncAdaptedQueue)
+
+
+async def test_the_fair_pool_hands_out_connections_through_the_fair_queue(tmp_path):
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'pool.sqlite'}", poolclass=FairQueuePool, pool_size=1
+    )
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+        assert isinstance(engine.pool._pool, FairQueue)
+        assert engine.pool.logger.name == "sqlalchemy.pool.impl.FairQueuePool"
+    finally:
+        await engine.dispose()
+
+
+async def test_fair_queue_times_out_as_sqlalchemys_queue_does():
+    from sqlalchemy.util.queue import Empty
+
+    queue = FairQueue(maxsize=1)
+    with pytest.raises(Empty):
+        await greenlet_spawn(queue.get, True, 0.05)
+
+
+async def test_the_sqlite3_connection_is_reached_through_the_adapter_and_aiosqlite(tmp_path):
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'chain.sqlite'}")
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            dbapi_connection = raw.dbapi_connection
+            assert isinstance(sqlite3_connection(dbapi_connection), sqlite3.Connection)
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            assert in_transaction(dbapi_connection) is True
+            await connection.exec_driver_sql("ROLLBACK")
+            assert in_transaction(dbapi_connection) is False
+    finally:
+        await engine.dispose()
+
+
+def test_an_unknown_connection_chain_fails_loudly_instead_of_skipping_commits():
+    class Unrecognised:
+        pass
+
+    with pytest.raises(RuntimeError, match="internals changed"):
+        in_transaction(Unrecognised())
+
+
+def test_empty_transaction_ends_are_skipped_and_real_ones_reach_the_driver():
+    calls: list[str] = []
+
+    class Dialect:
+        def do_commit(self, dbapi_connection):
+            calls.append("commit")
+
+        def do_rollback(self, dbapi_connection):
+            calls.append("rollback")
+
+    dialect = Dialect()
+    skip_empty_transaction_ends(dialect)  # type: ignore[arg-type]
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        dialect.do_commit(connection)
+        dialect.do_rollback(connection)
+        assert calls == []
+        connection.execute("BEGIN")
+        dialect.do_commit(connection)
+        dialect.do_rollback(connection)
+        assert calls == ["commit", "rollback"]
+    finally:
+        connection.close()
+
+
+async def test_quarts_request_context_variable_gives_the_url_adapter():
+    from quart.globals import _cv_request
+
+    assert isinstance(_cv_request, contextvars.ContextVar)
+    app = Quart(__name__)
+    app.add_url_rule("/x", "x", lambda: "x")
+    assert quart_templating.current_url_adapter() is None
+    async with app.test_request_context("/x"):
+        adapter = quart_templating.current_url_adapter()
+        assert adapter is not None and adapter.build("x") == "/x"
+
+
+def test_quart_blueprints_still_carry_flasks_default_context_processor():
+    # While they do, templating drops it (a thread hop per render for nothing); once Flask
+    # or Quart stops adding it, FLASK_DEFAULT_CONTEXT_PROCESSOR and its removal can go.
+    processor = quart_templating.FLASK_DEFAULT_CONTEXT_PROCESSOR
+    assert processor is not None
+    app = Quart(__name__)
+    app.register_blueprint(Blueprint("probe", __name__))
+    assert processor in app.template_context_processors["probe"]
