@@ -116,3 +116,21 @@ def test_quart_blueprints_still_carry_flasks_default_context_processor():
     app = Quart(__name__)
     app.register_blueprint(Blueprint("probe", __name__))
     assert processor in app.template_context_processors["probe"]
+
+
+def test_hypercorns_worker_entry_points_take_config_sockets_and_the_stop_event():
+    import inspect
+
+    from hypercorn.asyncio.run import asyncio_worker, uvloop_worker
+
+    from flasky.compat.hypercorn_workers import worker_entry_point
+
+    assert worker_entry_point("asyncio") is asyncio_worker
+    assert worker_entry_point("uvloop") is uvloop_worker
+    assert worker_entry_point("trio") is None
+    for worker in (asyncio_worker, uvloop_worker):
+        assert list(inspect.signature(worker).parameters) == [
+            "config",
+            "sockets",
+            "shutdown_event",
+        ]

@@ -269,6 +269,56 @@ for _what in ("users", "posts", "comments"):
     _fake_command(_what)
 
 
+@cli.group()
+def users() -> None:
+    """List accounts and give them roles."""
+
+
+def _in_database(holder: AppHolder, work: Callable[[Any], Awaitable[T]]) -> T:
+    from flasky.db import get_database
+
+    app = holder.app
+
+    async def run() -> T:
+        database = get_database(app)
+        async with database.running(), database.session() as session:
+            return await work(session)
+
+    return run_in_app(app, run)
+
+
+@users.command("list")
+@pass_app
+def list_users(holder: AppHolder) -> None:
+    """Every account: id, username, email, role, confirmed."""
+    from flasky.accounts import list_accounts
+
+    accounts = _in_database(holder, list_accounts)
+    if not accounts:
+        click.echo("No accounts yet.")
+    for account in accounts:
+        confirmed = "confirmed" if account.confirmed else "unconfirmed"
+        click.echo(
+            f"{account.id:>5}  {account.username:<24} {account.email:<32} "
+            f"{account.role:<13} {confirmed}"
+        )
+
+
+@users.command()
+@click.argument("email")
+@click.option("--role", default="Administrator", show_default=True, help="Role to give.")
+@pass_app
+def promote(holder: AppHolder, email: str, role: str) -> None:
+    """Give the account of EMAIL a role (Administrator by default)."""
+    from flasky.accounts import AccountError, set_role
+
+    try:
+        username, previous = _in_database(holder, lambda session: set_role(session, email, role))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{username} ({email}) is now {role} (was {previous}).")
+
+
 # -- development ------------------------------------------------------------------------------
 
 

@@ -148,6 +148,7 @@ class Limiter:
         self.storage: Storage | None = None
         self.strategy: MovingWindowRateLimiter | None = None
         self.redis_url = ""
+        self.redis_pool: Any = None
         self._down_since: float | None = None
         self._retry_at = 0.0
 
@@ -160,24 +161,28 @@ class Limiter:
     async def start(self) -> None:
         self.configure()
         if self.redis_url:
+            import redis.asyncio
+
             timeout = float(self.app.config.get("REDIS_TIMEOUT", 0.5))
+            # Our own pool (the storage takes it as given), so the worker closes it at exit.
+            self.redis_pool = redis.asyncio.ConnectionPool.from_url(
+                self.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
             self.storage = RedisStorage(
                 storage_uri(self.redis_url),
                 implementation="redispy",
                 key_prefix=self.app.config.get("FLASKY_REDIS_PREFIX") or "flasky",
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
+                connection_pool=self.redis_pool,
             )
         else:
             self.storage = MemoryStorage()
         self.strategy = MovingWindowRateLimiter(self.storage)
 
     async def stop(self) -> None:
-        storage, self.storage, self.strategy = self.storage, None, None
-        if isinstance(storage, RedisStorage):
-            client = getattr(storage.bridge, "storage", None)
-            if client is not None:
-                await client.aclose()
+        pool, self.redis_pool = self.redis_pool, None
+        self.storage, self.strategy = None, None
+        if pool is not None:
+            await pool.disconnect()
 
     @property
     def shared(self) -> bool:

@@ -9,10 +9,7 @@ docker and scripts. This one exits with the first failed worker's status (1 when
 of a signal), and 0 only when every worker stopped on request.
 
 Of Hypercorn it uses `Config` (from hypercorn.toml), `Config.create_sockets()` and the
-worker entry points `hypercorn.asyncio.run.asyncio_worker` / `uvloop_worker(config,
-sockets, shutdown_event)`, the functions Hypercorn's own master starts; checked with
-Hypercorn 0.18 by tests/test_serve.py (a served request, a graceful stop, a worker that
-fails to start).
+worker entry points Hypercorn's own master starts (fenced in flasky/compat/hypercorn_workers.py).
 """
 
 from __future__ import annotations
@@ -61,13 +58,14 @@ async def check_database(app: Quart) -> None:
 
 
 def _worker_function(config: Any) -> Any:
-    from hypercorn.asyncio.run import asyncio_worker, uvloop_worker
+    from flasky.compat.hypercorn_workers import worker_entry_point
 
-    if config.worker_class == "uvloop":
-        return uvloop_worker
-    if config.worker_class == "asyncio":
-        return asyncio_worker
-    raise NotReady(f"worker_class {config.worker_class!r}: flasky serve runs asyncio or uvloop.")
+    worker = worker_entry_point(config.worker_class)
+    if worker is None:
+        raise NotReady(
+            f"worker_class {config.worker_class!r}: flasky serve runs asyncio or uvloop."
+        )
+    return worker
 
 
 def run_workers(config: Any) -> int:

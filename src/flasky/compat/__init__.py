@@ -33,5 +33,13 @@ quart_templating: what the templating speed-ups read.
   Checked   Quart 0.22.0, Flask 3.1.3.
   Tests     tests/test_compat.py, tests/test_templating.py.
 
-Rate limiting (flasky/ratelimit.py) keeps its own library use to itself.
+hypercorn_workers: the worker entry points `flasky serve`'s master starts.
+  Touches   hypercorn.asyncio.run.asyncio_worker / uvloop_worker(config, sockets,
+            shutdown_event), which Hypercorn's own master (hypercorn.run.run) spawns.
+  Why       Hypercorn's master exits 0 when its workers fail to start; flasky serve runs
+            the same workers under a master whose exit status says what happened.
+  Checked   Hypercorn 0.18.0.
+  Tests     tests/test_serve.py, tests/test_shutdown.py.
+
+Rate limiting (flasky/ratelimit.py) uses the `limits` library's public API only.
 """

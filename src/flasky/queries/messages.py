@@ -32,6 +32,7 @@ class MessageItem:
             columns["other_username"],
             columns["other_avatar_hash"],
             columns["other_email"],
+            columns["other_avatar_file"],
         )
         return cls(
             columns["id"], columns["body"], columns["timestamp"], other, columns["id"] > read_id
@@ -54,6 +55,7 @@ def _listing(received: bool) -> Listing:
             other.username.label("other_username"),
             other.avatar_hash.label("other_avatar_hash"),
             other.email.label("other_email"),
+            other.avatar_file.label("other_avatar_file"),
         )
         .join(other, other.id == theirs)
         .where(mine == bindparam("user_id"))
