@@ -222,6 +222,41 @@ def deploy(holder: AppHolder) -> None:
         click.echo(f"Added {report.self_follows_added} missing self-follows.")
 
 
+@cli.command()
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Rows rendered and committed at a time.",
+)
+@pass_app
+def rerender(holder: AppHolder, batch_size: int) -> None:
+    """Render every post and comment again with the current Markdown rules.
+
+    Each batch is committed on its own: safe to interrupt and run again."""
+    from flasky.db import get_database
+    from flasky.rerender import count_rows
+    from flasky.rerender import rerender as rerender_rows
+
+    app = holder.app
+
+    async def work() -> list[str]:
+        database = get_database(app)
+        summary = []
+        async with database.running(), database.session() as session:
+            for what in ("posts", "comments"):
+                total = await count_rows(session, what)
+                label = f"Rendering {what}"
+                with click.progressbar(length=total, label=label, show_pos=True) as bar:
+                    done = await rerender_rows(session, what, batch_size, bar.update)
+                summary.append(f"Rendered {done.rows} {what}: {done.changed} with new HTML.")
+        return summary
+
+    for line in run_in_app(app, work):
+        click.echo(line)
+
+
 @cli.group()
 def fake() -> None:
     """Fill the database with fake users, posts and comments."""
