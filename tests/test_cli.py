@@ -124,6 +124,28 @@ def test_deploy_repairs_roles_and_self_follows(flasky, target_url):
     assert "self-follows" not in flasky("deploy").output
 
 
+def test_users_list_and_promote(flasky, target_url):
+    flasky("deploy")
+    assert "No accounts yet." in flasky("users", "list").output
+    flasky("fake", "users", "2", "--seed", "3")
+    [[(email, username)]] = query(
+        target_url, select(User.email, User.username).order_by(User.id).limit(1)
+    )
+    listed = flasky("users", "list").output
+    assert username in listed and email in listed and "User" in listed
+
+    promoted = flasky("users", "promote", email.upper())
+    assert f"{username} ({email.upper()}) is now Administrator (was User)." in promoted.output
+    [[(role,)]] = query(
+        target_url, select(Role.name).join(User, User.role_id == Role.id).where(User.email == email)
+    )
+    assert role == "Administrator"
+    assert "Moderator" in flasky("users", "promote", email, "--role", "Moderator").output
+
+    assert "No account" in flasky("users", "promote", "nobody@example.com", expect=1).output
+    assert "No role 'Boss'" in flasky("users", "promote", email, "--role", "Boss", expect=1).output
+
+
 def test_deploy_refuses_an_unversioned_database(flasky, target_url):
     async def create_all() -> None:
         from flasky.db import Base

@@ -16,6 +16,7 @@ LIMITED = {
     "RATELIMIT_RESEND_CONFIRMATION": "2/minute",
     "RATELIMIT_API_TOKEN": "2/minute",
     "RATELIMIT_API_PASSWORD_FAILURES": "3/minute",
+    "RATELIMIT_PREVIEW": "2/minute",
 }
 
 
@@ -34,6 +35,12 @@ async def post_login(client, address: str = "192.0.2.1", **kwargs):
 
 async def post_to(client, endpoint: str, address: str = "192.0.2.1"):
     """One submission to a limited endpoint, as a guesser would send it."""
+    if endpoint == "main.preview":
+        # As static/js/preview.js sends it.
+        headers = {"Accept": "application/json"}
+        return await client.post(
+            "/preview", json={"body": "*x*"}, headers=headers, **from_address(address)
+        )
     if endpoint == "api.get_token":
         return await client.post(
             "/api/v1/tokens/",
@@ -58,7 +65,7 @@ async def test_every_limited_endpoint_answers_429_over_its_limit(client, endpoin
     response = await post_to(client, endpoint)
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
-    if endpoint.startswith("api."):
+    if endpoint.startswith("api.") or endpoint == "main.preview":
         assert (await response.get_json())["error"] == "too many requests"
     # Another address still gets through.
     assert (await post_to(client, endpoint, "192.0.2.77")).status_code != 429

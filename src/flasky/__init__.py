@@ -90,5 +90,9 @@ def create_app(config_name: str | None = None) -> Quart:
     pipeline.csrf.exempt(api_blueprint)  # the API never reads the login cookie
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
+    from flasky.api.docs import api_docs
+
+    app.register_blueprint(api_docs, url_prefix="/api")
+
     templating.run_context_processors_inline(app)  # last: it needs every blueprint
     return app

@@ -222,6 +222,41 @@ def deploy(holder: AppHolder) -> None:
         click.echo(f"Added {report.self_follows_added} missing self-follows.")
 
 
+@cli.command()
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Rows rendered and committed at a time.",
+)
+@pass_app
+def rerender(holder: AppHolder, batch_size: int) -> None:
+    """Render every post and comment again with the current Markdown rules.
+
+    Each batch is committed on its own: safe to interrupt and run again."""
+    from flasky.db import get_database
+    from flasky.rerender import count_rows
+    from flasky.rerender import rerender as rerender_rows
+
+    app = holder.app
+
+    async def work() -> list[str]:
+        database = get_database(app)
+        summary = []
+        async with database.running(), database.session() as session:
+            for what in ("posts", "comments"):
+                total = await count_rows(session, what)
+                label = f"Rendering {what}"
+                with click.progressbar(length=total, label=label, show_pos=True) as bar:
+                    done = await rerender_rows(session, what, batch_size, bar.update)
+                summary.append(f"Rendered {done.rows} {what}: {done.changed} with new HTML.")
+        return summary
+
+    for line in run_in_app(app, work):
+        click.echo(line)
+
+
 @cli.group()
 def fake() -> None:
     """Fill the database with fake users, posts and comments."""
@@ -267,6 +302,56 @@ def _fake_command(what: str) -> click.Command:
 
 for _what in ("users", "posts", "comments"):
     _fake_command(_what)
+
+
+@cli.group()
+def users() -> None:
+    """List accounts and give them roles."""
+
+
+def _in_database(holder: AppHolder, work: Callable[[Any], Awaitable[T]]) -> T:
+    from flasky.db import get_database
+
+    app = holder.app
+
+    async def run() -> T:
+        database = get_database(app)
+        async with database.running(), database.session() as session:
+            return await work(session)
+
+    return run_in_app(app, run)
+
+
+@users.command("list")
+@pass_app
+def list_users(holder: AppHolder) -> None:
+    """Every account: id, username, email, role, confirmed."""
+    from flasky.accounts import list_accounts
+
+    accounts = _in_database(holder, list_accounts)
+    if not accounts:
+        click.echo("No accounts yet.")
+    for account in accounts:
+        confirmed = "confirmed" if account.confirmed else "unconfirmed"
+        click.echo(
+            f"{account.id:>5}  {account.username:<24} {account.email:<32} "
+            f"{account.role:<13} {confirmed}"
+        )
+
+
+@users.command()
+@click.argument("email")
+@click.option("--role", default="Administrator", show_default=True, help="Role to give.")
+@pass_app
+def promote(holder: AppHolder, email: str, role: str) -> None:
+    """Give the account of EMAIL a role (Administrator by default)."""
+    from flasky.accounts import AccountError, set_role
+
+    try:
+        username, previous = _in_database(holder, lambda session: set_role(session, email, role))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{username} ({email}) is now {role} (was {previous}).")
 
 
 # -- development ------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ class Config:
         self.RATELIMIT_API_PASSWORD_FAILURES = os.environ.get(
             "RATELIMIT_API_PASSWORD_FAILURES", "10/minute;50/hour"
         )
+        # The live preview asks after each pause in typing: generous for a person.
+        self.RATELIMIT_PREVIEW = os.environ.get("RATELIMIT_PREVIEW", "120/minute;2000/hour")
         # Strict-Transport-Security max-age on HTTPS responses; 0 = no header (headers.py).
         self.FLASKY_HSTS_MAX_AGE = env_int("FLASKY_HSTS_MAX_AGE", 0)
         self.SQLALCHEMY_DATABASE_URL = async_database_url(self.database_url())

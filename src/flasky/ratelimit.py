@@ -2,9 +2,9 @@
 
 Two kinds of limit:
 - per client address, on the endpoints that guess or spend (login, registration,
-  password-reset requests, confirmation-mail resends, API token issue), chosen by endpoint
-  name from the config so the views stay unaware of them; and on wrong passwords sent to
-  any API endpoint in Basic auth;
+  password-reset requests, confirmation-mail resends, API token issue, Markdown
+  previews), chosen by endpoint name from the config so the views stay unaware of them;
+  and on wrong passwords sent to any API endpoint in Basic auth;
 - per account, on wrong passwords (login, and the re-authentication asked by the
   change-password and change-email forms), called by those views, so one account cannot be
   guessed from many addresses.
@@ -61,6 +61,8 @@ LIMITED_ENDPOINTS = {
         "RATELIMIT_RESEND_CONFIRMATION", frozenset({"POST"})
     ),
     "api.get_token": LimitedEndpoint("RATELIMIT_API_TOKEN", frozenset({"POST"})),
+    # Each preview renders Markdown and stores nothing: free work for a script otherwise.
+    "main.preview": LimitedEndpoint("RATELIMIT_PREVIEW", frozenset({"POST"})),
 }
 
 # Every API endpoint takes email + password in Basic auth, so each one could serve to

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.exceptions import NotFound
+from sqlalchemy import delete
+from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
 from flasky.api.authentication import api_user, permission_required
@@ -14,6 +15,7 @@ from flasky.api.representations import absolute_url_for, comment_json, page_json
 from flasky.db import get_session
 from flasky.live import record
 from flasky.models import Comment, Permission
+from flasky.models.role import may_delete
 from flasky.queries import comments
 from flasky.queries.comments import CommentItem
 from flasky.queries.pagination import Page, per_page, requested_page
@@ -43,6 +45,19 @@ async def get_comments() -> Any:
 @api.route("/comments/<int:id>")
 async def get_comment(id: int) -> Any:
     return comment_json(await get_comment_or_404(id), api_user())
+
+
+@api.route("/comments/<int:id>", methods=["DELETE"])
+async def delete_comment(id: int) -> Any:
+    session = get_session()
+    comment = await session.get(Comment, id)
+    if comment is None:
+        raise NotFound("Comment not found")
+    if not may_delete(api_user(), comment.author_id):
+        raise Forbidden("Insufficient permissions")
+    await session.execute(delete(Comment).where(Comment.id == id))
+    await session.commit()
+    return "", 204
 
 
 @api.route("/posts/<int:id>/comments/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import delete
 from werkzeug.exceptions import Forbidden, NotFound
 
 from flasky.api import api
@@ -13,6 +14,7 @@ from flasky.api.representations import absolute_url_for, page_json, post_json
 from flasky.db import get_session
 from flasky.live import record
 from flasky.models import Permission, Post
+from flasky.models.role import may_delete
 from flasky.queries import posts
 from flasky.queries.pagination import per_page, requested_page
 from flasky.queries.posts import PostItem
@@ -49,6 +51,20 @@ async def new_post() -> Any:
     await session.commit()
     location = absolute_url_for("api.get_post", id=post.id)
     return post_json(await get_post_or_404(post.id)), 201, {"Location": location}
+
+
+@api.route("/posts/<int:id>", methods=["DELETE"])
+async def delete_post(id: int) -> Any:
+    session = get_session()
+    post = await session.get(Post, id)
+    if post is None:
+        raise NotFound("Post not found")
+    if not may_delete(api_user(), post.author_id):
+        raise Forbidden("Insufficient permissions")
+    # One statement; its comments go with it (ON DELETE CASCADE).
+    await session.execute(delete(Post).where(Post.id == id))
+    await session.commit()
+    return "", 204
 
 
 @api.route("/posts/<int:id>", methods=["PUT"])

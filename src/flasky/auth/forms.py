@@ -31,10 +31,18 @@ from flasky.models.user import (
     username_key,
 )
 
+# `autocomplete` tells password managers what each field is (a saved login, or a new
+# password to generate and remember).
+CURRENT_PASSWORD = {"autocomplete": "current-password"}
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
 
 def email_field(label: str = "Email") -> EmailField:
     return EmailField(
-        label, validators=[DataRequired(), Length(1, 64), Email()], filters=[normalise_email]
+        label,
+        validators=[DataRequired(), Length(1, 64), Email()],
+        filters=[normalise_email],
+        render_kw={"autocomplete": "email"},
     )
 
 
@@ -43,8 +51,9 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
         PasswordField(
             label,
             validators=[DataRequired(), EqualTo("password2", message="Passwords must match.")],
+            render_kw=NEW_PASSWORD,
         ),
-        PasswordField("Confirm password", validators=[DataRequired()]),
+        PasswordField("Confirm password", validators=[DataRequired()], render_kw=NEW_PASSWORD),
     )
 
 
@@ -76,7 +85,7 @@ class AccountForm(QuartForm):
 
 class LoginForm(QuartForm):
     email = email_field()
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD)
     remember_me = BooleanField("Keep me logged in")
     submit = SubmitField("Log In")
 
@@ -86,6 +95,7 @@ class RegistrationForm(AccountForm, NewPasswordForm):
     username = StringField(
         "Username",
         validators=[DataRequired(), Length(1, 64), Regexp(USERNAME_PATTERN, 0, USERNAME_MESSAGE)],
+        render_kw={"autocomplete": "username"},
     )
     password, password2 = new_password_fields()
     submit = SubmitField("Register")
@@ -100,7 +110,9 @@ class RegistrationForm(AccountForm, NewPasswordForm):
 
 
 class ChangePasswordForm(NewPasswordForm):
-    old_password = PasswordField("Old password", validators=[DataRequired()])
+    old_password = PasswordField(
+        "Old password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD
+    )
     password, password2 = new_password_fields("New password")
     submit = SubmitField("Update Password")
 
@@ -117,7 +129,7 @@ class PasswordResetForm(NewPasswordForm):
 
 class ChangeEmailForm(AccountForm):
     email = email_field("New Email")
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()], render_kw=CURRENT_PASSWORD)
     submit = SubmitField("Update Email Address")
 
     async def async_validators_email(self, field: StringField) -> None:

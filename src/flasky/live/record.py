@@ -15,6 +15,7 @@ from quart import url_for
 from sqlalchemy import Select, and_, exists, insert, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flasky.avatars.pictures import avatar_url
 from flasky.db import utcnow
 from flasky.live import bus
 from flasky.models import Block, Comment, Event, Follow, Message, Post, User
@@ -119,7 +120,7 @@ async def comment(session: AsyncSession, comment: Comment, author: User, post: A
             post_id=post.id,
             author=author.username,
             author_url=url_for("main.user", username=author.username),
-            avatar=author.gravatar(size=40),
+            avatar=avatar_url(author),
             body_html=comment.body_html or "",
             timestamp=comment.timestamp.isoformat(),
         ),

@@ -34,7 +34,7 @@ class PostForm(QuartForm):
 
 
 class CommentForm(QuartForm):
-    body = StringField(
+    body = TextAreaField(
         "Enter your comment", validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)]
     )
     submit = SubmitField("Submit")

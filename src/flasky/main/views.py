@@ -11,6 +11,7 @@ from typing import Any
 
 from quart import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from quart_auth import Unauthorized
+from sqlalchemy import delete
 
 from flasky.db import get_session
 from flasky.errors import json_error
@@ -22,6 +23,7 @@ from flasky.markdown import render_comment, render_post
 from flasky.models import Comment, Permission, Post
 from flasky.models.comment import COMMENT_MAX_LENGTH
 from flasky.models.post import POST_MAX_LENGTH
+from flasky.models.role import may_delete
 from flasky.queries import comments, posts
 from flasky.queries.pagination import LAST_PAGE, per_page, requested_page
 
@@ -172,6 +174,47 @@ async def edit(id: int) -> Any:
         await flash("The post has been updated.")
         return redirect(url_for(".post", id=shown.id))
     return await render_template("main/edit_post.html", form=form, post=shown)
+
+
+# -- deleting ------------------------------------------------------------------------------
+# GET shows what is about to go with a confirm button; only the POST (CSRF-checked) deletes.
+
+
+async def _deletable(model: type[Post] | type[Comment], id: int) -> Post | Comment:
+    found = await get_session().get(model, id)
+    if found is None:
+        abort(404)
+    if not may_delete(current_user(), found.author_id):
+        abort(403)
+    return found
+
+
+@main.route("/post/<int:id>/delete", methods=["GET", "POST"])
+@login_required
+async def delete_post(id: int) -> Any:
+    doomed = await _deletable(Post, id)
+    if request.method == "POST":
+        # The database deletes its comments with it (ON DELETE CASCADE).
+        await get_session().execute(delete(Post).where(Post.id == id))
+        await get_session().commit()
+        await flash("The post has been deleted.")
+        return redirect(url_for(".index"))
+    return await render_template(
+        "main/delete.html", what="post", item=doomed, cancel=url_for(".post", id=id)
+    )
+
+
+@main.route("/comment/<int:id>/delete", methods=["GET", "POST"])
+@login_required
+async def delete_comment(id: int) -> Any:
+    doomed = await _deletable(Comment, id)
+    back = url_for(".post", id=doomed.post_id, _anchor="comments")
+    if request.method == "POST":
+        await get_session().execute(delete(Comment).where(Comment.id == id))
+        await get_session().commit()
+        await flash("The comment has been deleted.")
+        return redirect(back)
+    return await render_template("main/delete.html", what="comment", item=doomed, cancel=back)
 
 
 # -- moderation ----------------------------------------------------------------------------

@@ -39,6 +39,14 @@ ROLES: dict[str, tuple[int, bool]] = {
 }
 
 
+def may_delete(user: object, author_id: int | None) -> bool:
+    """Posts and comments are deleted by their author, or by a moderator (administrators
+    are moderators too)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id == author_id or user.can(Permission.MODERATE)  # type: ignore[attr-defined]
+
+
 @dataclass
 class RoleChanges:
     created: list[str] = field(default_factory=list)

@@ -8,11 +8,10 @@ from functools import cache
 
 from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from flasky.models import Block, Message, User
 from flasky.queries.pagination import Listing, Page, paginate
-from flasky.queries.users import AuthorCard
+from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,23 +23,25 @@ class MessageItem:
     other: AuthorCard
     unread: bool
 
-    @classmethod
-    def from_row(cls, row: Row, read_id: int = 2**62) -> MessageItem:
+
+def _items(page: Page[Row], read_id: int) -> Page[MessageItem]:
+    """Rows to records by label; those above `read_id` are unread."""
+    if not page.items:
+        return page.map(lambda row: row)
+    other = AuthorCard.reader(page.items)
+
+    def item(row: Row) -> MessageItem:
         columns = row._mapping
-        other = AuthorCard(
-            columns["other_id"],
-            columns["other_username"],
-            columns["other_avatar_hash"],
-            columns["other_email"],
-            columns["other_avatar_file"],
-        )
-        return cls(
-            columns["id"], columns["body"], columns["timestamp"], other, columns["id"] > read_id
-        )
+        number = columns["message_id"]
+        return MessageItem(
+            number, columns["message_body"], columns["message_timestamp"], other(row),
+            number > read_id,
+        )  # fmt: skip
+
+    return page.map(item)
 
 
 def _listing(received: bool) -> Listing:
-    other = aliased(User)
     mine, theirs = (
         (Message.recipient_id, Message.sender_id)
         if received
@@ -48,16 +49,14 @@ def _listing(received: bool) -> Listing:
     )
     stmt = (
         select(
-            Message.id,
-            Message.body,
-            Message.timestamp,
-            other.id.label("other_id"),
-            other.username.label("other_username"),
-            other.avatar_hash.label("other_avatar_hash"),
-            other.email.label("other_email"),
-            other.avatar_file.label("other_avatar_file"),
+            Message.id.label("message_id"),
+            Message.body.label("message_body"),
+            Message.timestamp.label("message_timestamp"),
+            # The other party, as an AuthorCard reads an author.
+            theirs.label("author_id"),
+            *AUTHOR_COLUMNS,
         )
-        .join(other, other.id == theirs)
+        .join(User, User.id == theirs)
         .where(mine == bindparam("user_id"))
         .order_by(Message.id.desc())
     )
@@ -80,14 +79,14 @@ async def inbox_page(
 ) -> Page[MessageItem]:
     """Messages received, newest first; those above `read_id` marked unread."""
     rows = await paginate(session, _inbox(), {"user_id": user_id}, page=page, per_page=per_page)
-    return rows.map(lambda row: MessageItem.from_row(row, read_id))
+    return _items(rows, read_id)
 
 
 async def sent_page(
     session: AsyncSession, user_id: int, *, page: int, per_page: int
 ) -> Page[MessageItem]:
     rows = await paginate(session, _sent(), {"user_id": user_id}, page=page, per_page=per_page)
-    return rows.map(MessageItem.from_row)
+    return _items(rows, 2**62)
 
 
 async def mark_messages_read(session: AsyncSession, user_id: int) -> bool:

@@ -75,5 +75,12 @@ PATHS: dict[str, Any] = {
             (404,),
             parameters=[id_parameter("comment")],
         ),
+        "delete": operation(
+            "delete_comment",
+            "Delete a comment (its author, a moderator or an administrator)",
+            {"204": {"description": "Deleted."}},
+            (404,),
+            parameters=[id_parameter("comment")],
+        ),
     },
 }

@@ -84,5 +84,12 @@ PATHS: dict[str, Any] = {
             parameters=[POST_ID],
             request_body="NewPost",
         ),
+        "delete": operation(
+            "delete_post",
+            "Delete a post and its comments (its author, a moderator or an administrator)",
+            {"204": {"description": "Deleted."}},
+            (404,),
+            parameters=[POST_ID],
+        ),
     },
 }
