@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -85,11 +86,11 @@ def highlighted(snippet: str | None, *, html_escaped: bool) -> Markup:
     return Markup(marked.replace(MATCH_START, "").replace(MATCH_END, ""))
 
 
-def _found_post(row: Row, html_escaped: bool) -> FoundPost:
-    return FoundPost(
-        PostItem.from_row(row),
-        highlighted(row._mapping["snippet"], html_escaped=html_escaped),
-    )
+def _found_posts(rows: Sequence[Row], html_escaped: bool) -> list[FoundPost]:
+    return [
+        FoundPost(post, highlighted(row._mapping["snippet"], html_escaped=html_escaped))
+        for post, row in zip(PostItem.from_rows(rows), rows, strict=True)
+    ]
 
 
 # -- statements, built once per database kind ---------------------------------------------
@@ -259,7 +260,7 @@ async def search_posts(
     rows = (await session.execute(page_stmt, window)).all()
     if rows:
         escaped = dialect == "postgresql"
-        found = [_found_post(row, escaped) for row in rows]
+        found = _found_posts(rows, escaped)
         return Page(found, page, per_page, rows[0]._mapping[TOTAL])
     # Nothing on the first page means nothing at all; past it, the total is counted.
     total = 0 if page == 1 else (await session.scalar(total_stmt, params)) or 0
