@@ -378,3 +378,21 @@ async def test_a_search_ranks_the_newest_matches_up_to_the_limit(session, author
         "/api/v1/search/posts?q=heron", auth=("zebra.keeper@example.com", "cat")
     )
     assert api.json["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "has_phrase"),
+    [("cat dog", False), ('"black cat"', True), ("e-mail", True), ('cat -"black dog"', False)],
+)
+def test_queries_know_whether_they_hold_a_phrase(text, has_phrase):
+    assert parse(text).has_phrase is has_phrase
+
+
+async def test_dotted_names_and_addresses_are_words(session, author):
+    await make_user(session, username="john.doe")
+    post = await make_post(session, author, body="Notes from example.org/docs by v2.5 fans")
+    assert await found_people(session, "john.doe") == ["john.doe"]
+    assert await found_people(session, "doe") == ["john.doe"]
+    assert await found_ids(session, "example") == [post.id]
+    assert await found_ids(session, "example.org") == [post.id]
+    assert await found_ids(session, "docs") == [post.id]

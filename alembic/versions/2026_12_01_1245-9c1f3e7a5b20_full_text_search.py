@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from flasky.migrations import fill_from_post_html
 from flasky.models.search_index import create_statements, drop_statements, plain_text
 
 # revision identifiers, used by Alembic.
@@ -24,31 +25,6 @@ revision: str = "9c1f3e7a5b20"
 down_revision: str | Sequence[str] | None = "3f5a9d2c7e18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-BATCH = 1000
-
-
-def _fill_body_text(connection: sa.engine.Connection) -> None:
-    posts = sa.table(
-        "posts", sa.column("id", sa.Integer), sa.column("body_html"), sa.column("body_text")
-    )
-    update = (
-        posts.update()
-        .where(posts.c.id == sa.bindparam("post_id"))
-        .values(body_text=sa.bindparam("text"))
-    )
-    last_id = 0
-    while True:
-        rows = connection.execute(
-            sa.select(posts.c.id, posts.c.body_html)
-            .where(posts.c.id > last_id)
-            .order_by(posts.c.id)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return
-        connection.execute(update, [{"post_id": id, "text": plain_text(html)} for id, html in rows])
-        last_id = rows[-1].id
 
 
 def _dialect() -> str:
@@ -61,7 +37,7 @@ def upgrade() -> None:
         # Rendering the text needs Python: written SQL cannot fill it.
         op.execute("-- posts.body_text of existing posts: run this migration online to fill it")
     else:
-        _fill_body_text(op.get_bind())
+        fill_from_post_html(op.get_bind(), "body_text", plain_text)
     for statement in create_statements(_dialect()):
         op.execute(statement)
 

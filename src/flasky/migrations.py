@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
@@ -94,6 +95,35 @@ def context_options(dialect_name: str) -> dict[str, Any]:
         # SQLite can roll DDL back; with our own BEGIN the whole upgrade is atomic.
         "transactional_ddl": True if dialect_name == "sqlite" else None,
     }
+
+
+def fill_from_post_html(
+    connection: Connection, column: str, derive: Callable[[str], Any], batch: int = 1000
+) -> None:
+    """For a data migration: set `column` of every post to `derive(body_html)`, a batch at a
+    time (keyset on id), so a large table is never held in memory at once."""
+    posts = sa.table(
+        "posts", sa.column("id", sa.Integer), sa.column("body_html"), sa.column(column)
+    )
+    update = (
+        sa.update(posts)
+        .where(posts.c.id == sa.bindparam("post_id"))
+        .values({column: sa.bindparam("derived")})
+    )
+    last_id = 0
+    while True:
+        rows = connection.execute(
+            sa.select(posts.c.id, posts.c.body_html)
+            .where(posts.c.id > last_id)
+            .order_by(posts.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        connection.execute(
+            update, [{"post_id": id, "derived": derive(html or "")} for id, html in rows]
+        )
+        last_id = rows[-1][0]
 
 
 def upgrade(database_url: str | None = None, revision: str = "head") -> None:

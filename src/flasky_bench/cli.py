@@ -602,6 +602,9 @@ method section in the repository).
     "--worker-class", default="uvloop", show_default=True, type=click.Choice(["asyncio", "uvloop"])
 )
 @click.option("--output", default=str(ROOT / "bench-results"), show_default=True)
+@click.option(
+    "--docs", is_flag=True, help="also write the table into docs/benchmarks.md (Search section)"
+)
 def search_command(
     database_urls: tuple[str, ...],
     cpu: str,
@@ -611,6 +614,7 @@ def search_command(
     generator: str,
     worker_class: str,
     output: str,
+    docs: bool,
 ) -> None:
     """Search under load: p50/p99 of a common word, a rare word and a phrase on one pinned
     worker, and `/` with and without a client searching beside it."""
@@ -641,3 +645,13 @@ def search_command(
     )
     (Path(output) / "search.md").write_text(table + "\n")
     click.echo(table)
+    if docs:
+        from flasky_bench.report import write_into
+        from flasky_bench.runner import now_iso
+
+        measured = (
+            f"Measured {now_iso()} on {machine_description()}; one Hypercorn worker "
+            f"({worker_class}) pinned to CPU {cpu or 'none'}, {connections} clients, "
+            f"{duration:g} s per row."
+        )
+        write_into(DOCS / "benchmarks.md", f"{measured}\n\n{table}", "", "search")

@@ -17,7 +17,8 @@ existing databases, and by the metadata's create/drop events, so schemas built w
 leave these objects alone (`is_search_object`).
 
 SQLite pitfall: a migration that recreates `posts` or `users` (a batch "move and copy")
-drops their triggers with the old table; call `create_search_index` again after it.
+drops their triggers with the old table; the migration environment (alembic/env.py)
+runs `restore_sqlite_triggers` after every upgrade or downgrade.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ MATCH_START = "\x02"
 MATCH_END = "\x03"
 
 
+# PostgreSQL's parser also reads "john.doe", "example.com/path", "a@b.org" and "3.14" as
+# one token each (a host, URL, email, number), so neither "john" nor "example" would find
+# them. In the indexed text these characters separate words, as they do for FTS5 and for
+# the query syntax (which reads "john.doe" as the phrase "john doe").
+PG_WORD_SEPARATORS = "./@:"
+
+
 def pg_escaped_sql(expression: str) -> str:
     for char, entity in PG_ESCAPES:
         expression = f"replace({expression}, '{char}', '{entity}')"
@@ -99,7 +107,10 @@ def _pg_create() -> list[str]:
             END $$"""
         )
     for table, _fts, columns, config, _tokenizer in INDEXED:
-        document = pg_escaped_sql(_pg_document(columns))
+        separators = " " * len(PG_WORD_SEPARATORS)
+        document = pg_escaped_sql(
+            f"translate({_pg_document(columns)}, '{PG_WORD_SEPARATORS}', '{separators}')"
+        )
         # to_tsvector with a constant configuration is IMMUTABLE, as a generated column
         # needs (unaccent() alone is not: hence a configuration, not a call to it).
         statements.append(
@@ -124,27 +135,62 @@ def _pg_drop() -> list[str]:
     return statements
 
 
+def _sqlite_triggers(table: str, fts: str, columns: tuple[str, ...]) -> dict[str, str]:
+    """{trigger name: its DDL} keeping `fts` in step with `table`."""
+    names = ", ".join(columns)
+    new = ", ".join(f"new.{column}" for column in columns)
+    old = ", ".join(f"old.{column}" for column in columns)
+    # External content: FTS5 keeps only the index and reads the text (for snippets) from
+    # the table; deleting from it needs the exact values once indexed.
+    remove = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
+    add = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
+    return {
+        f"{fts}_insert": f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {add} END",
+        f"{fts}_delete": f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {remove} END",
+        f"{fts}_update": f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} "
+        f"BEGIN {remove} {add} END",
+    }
+
+
 def _sqlite_create() -> list[str]:
     statements = []
     for table, fts, columns, _config, tokenizer in INDEXED:
-        names = ", ".join(columns)
-        new = ", ".join(f"new.{column}" for column in columns)
-        old = ", ".join(f"old.{column}" for column in columns)
-        # External content: FTS5 keeps only the index and reads the text (for snippets)
-        # from the table; deleting from it needs the exact values once indexed.
-        remove = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
-        add = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
-        statements += [
-            f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{table}', "
-            f"content_rowid='id', tokenize='{tokenizer}')",
-            f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {add} END",
-            f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {remove} END",
-            f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} "
-            f"BEGIN {remove} {add} END",
-            # Index the rows already there.
-            f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
-        ]
+        statements.append(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(columns)}, content='{table}', "
+            f"content_rowid='id', tokenize='{tokenizer}')"
+        )
+        statements += _sqlite_triggers(table, fts, columns).values()
+        # Index the rows already there.
+        statements.append(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
     return statements
+
+
+def restore_sqlite_triggers(connection: Connection) -> None:
+    """Put back triggers a migration dropped, and rebuild that index.
+
+    SQLite alters most things by "move and copy" (Alembic's batch mode): a new table is
+    filled from the old one, which is dropped with its triggers. Run after migrations;
+    the rows may have changed while no trigger watched them, hence the rebuild."""
+    if connection.dialect.name != "sqlite":
+        return
+    existing = {
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+        )
+    }
+    for table, fts, columns, _config, _tokenizer in INDEXED:
+        if fts not in existing:  # the index is not there at all (before its migration)
+            continue
+        missing = {
+            name: ddl
+            for name, ddl in _sqlite_triggers(table, fts, columns).items()
+            if name not in existing
+        }
+        for ddl in missing.values():
+            connection.exec_driver_sql(ddl)
+        if missing:
+            connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
 
 
 def _sqlite_drop() -> list[str]:

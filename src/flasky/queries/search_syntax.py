@@ -53,6 +53,15 @@ class SearchQuery:
     def __bool__(self) -> bool:
         return bool(self.alternatives)
 
+    @property
+    def has_phrase(self) -> bool:
+        """Whether a required term is several words that must stand together."""
+        return any(
+            len(term.words) > 1
+            for alternative in self.alternatives
+            for term in alternative.required
+        )
+
     def websearch(self) -> str:
         """For PostgreSQL's websearch_to_tsquery; every term quoted, so a word such as
         "or" stays a word."""
