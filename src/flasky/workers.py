@@ -79,14 +79,20 @@ def hand_sigterm_to_master() -> bool:
         return False
     master = os.getppid()
 
+    loop = asyncio.get_running_loop()
+
     def _forward() -> None:
-        # Once the master has exited, the worker is already stopping (the master only
-        # exits after setting the stop event); never signal whoever adopted us.
         if os.getppid() == master:
             log.info("SIGTERM in worker %d: asking the master to stop gracefully", os.getpid())
             os.kill(master, signal.SIGTERM)
+            return
+        # The master is gone (killed): nobody else will stop this worker, and whoever
+        # adopted it must never be signalled. SIGTERM then ends it as it would by default.
+        log.warning("SIGTERM in worker %d, whose master is gone: exiting", os.getpid())
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
 
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, _forward)
+    loop.add_signal_handler(signal.SIGTERM, _forward)
     return True
 
 

@@ -18,9 +18,10 @@ def test_api_docs_load_under_the_csp(page, server):
     )
     response = page.goto("/api/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Flasky API")
+    # Generous: Swagger UI is a large script, and a loaded machine takes its time.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Flasky API", timeout=30_000)
     operation = page.locator("#operations-default-delete_post, [id$='delete_post']").first
-    expect(operation).to_be_visible()
+    expect(operation).to_be_visible(timeout=30_000)
     operation.click()
     expect(page.get_by_text("Delete a post and its comments").first).to_be_visible()
     # No CSP violation or script error, and nothing fetched from another host (no CDN).
