@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -319,9 +320,12 @@ def hypercorn_worker(app, tmp_path):
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
     command = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "1", "flasky.asgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     yield f"http://127.0.0.1:{port}", process
-    process.kill()
+    # The whole group: killing Hypercorn's main process alone would orphan its worker.
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     log.close()
 
