@@ -79,7 +79,8 @@ def seeded_ids(page) -> dict[str, str]:
     """The author's seeded post, and the author's id where the viewer (an administrator)
     sees the "Edit Profile [Admin]" link that carries it."""
     page.goto(f"/user/{AUTHOR}")
-    post_href = page.locator('.post-list a[href^="/post/"]').first.get_attribute("href")
+    permalink = page.locator('.post-list a[href^="/post/"]:not([href$="/delete"])').first
+    post_href = permalink.get_attribute("href")
     admin_link = page.locator('a[href^="/edit-profile/"]')
     author_id = admin_link.first.get_attribute("href") if admin_link.count() else ""
     return {"post": post_href.rsplit("/", 1)[1], "author_id": author_id.rsplit("/", 1)[-1]}
