@@ -36,7 +36,7 @@ def basic(username: str, password: str = "") -> str:
 
 def greeting(page) -> str:
     page.goto("/")
-    return page.locator("h1").inner_text()
+    return page.locator("h1").first.inner_text()
 
 
 def test_log_out_everywhere_ends_every_browser_copy_and_token(page, browser, server):

@@ -16,7 +16,7 @@ def test_reader_follows_an_author(page):
     log_in(page, seed.READER[1])
 
     page.goto(f"/user/{author}")
-    expect(page.locator("h1")).to_have_text(author)
+    expect(page.locator("h1").first).to_have_text(author)
     page.get_by_role("button", name="Follow", exact=True).click()
 
     expect(page.get_by_role("alert")).to_contain_text(f"You are now following {author}.")
@@ -30,12 +30,12 @@ def test_moderator_disables_a_comment(page, browser, server):
     log_in(page, seed.MODERATOR[1])
 
     page.get_by_role("link", name="Moderate Comments").click()
-    expect(page.locator("h1")).to_have_text("Comment Moderation")
+    expect(page.locator("h1").first).to_have_text("Comment Moderation")
     comment = page.locator("li.comment", has_text=seed.COMMENT_TO_DISABLE)
     comment.get_by_role("button", name="Disable").click()
 
     # Back on the same moderation page, the comment now offers Enable.
-    expect(page.locator("h1")).to_have_text("Comment Moderation")
+    expect(page.locator("h1").first).to_have_text("Comment Moderation")
     comment = page.locator("li.comment", has_text=seed.COMMENT_TO_DISABLE)
     expect(comment.get_by_role("button", name="Enable")).to_be_visible()
     post_url = comment.get_by_role("link", name="Post #").get_attribute("href")
