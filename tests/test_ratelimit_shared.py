@@ -165,7 +165,13 @@ async def test_with_redis_two_workers_give_one_limit(start_server, redis_url, re
 async def test_without_redis_each_worker_counts_alone_and_says_so_once(start_server):
     server = start_server(2)
     await server.wait_ready()
-    codes = await login_attempts(server, 12)
-    # Both workers served the tries, each with its own count of 3.
+    # The kernel may hand an idle server's connections all to one worker: concurrent tries,
+    # in rounds, until the second worker has answered one. Each worker counts its own 3.
+    codes: list[int] = []
+    for _ in range(5):
+        rounds = await asyncio.gather(*(login_attempts(server, 1) for _ in range(12)))
+        codes += [code for round_codes in rounds for code in round_codes]
+        if codes.count(200) > 3:
+            break
     assert 3 < codes.count(200) <= 6, codes
     assert server.log().count("Rate limits are per worker: 2 Hypercorn workers") == 1, server.log()
