@@ -5,11 +5,14 @@ whole server exit non-zero. docker/boot.sh ends in it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,6 +97,45 @@ async def test_serve_with_two_workers_serves_and_stops_with_status_0(deployed_ur
     finally:
         server.stop()
     assert "with 2 workers" in server.log()
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [
+        int(pid)
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()  # not its resource tracker
+    ]
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's /proc")
+async def test_workers_stop_when_their_master_is_killed(deployed_url, tmp_path):
+    port = free_port()
+    command = [*FLASKY, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    server = Server(
+        production_env(DATABASE_URL=deployed_url), tmp_path / "serve.log", 2, command, port
+    )
+    try:
+        await server.wait_ready()
+        workers = worker_pids(server.process.pid)
+        assert len(workers) == 2, workers
+        server.process.kill()  # SIGKILL: the master can stop nobody
+        server.process.wait()
+        deadline = time.monotonic() + 20
+        while any(map(running, workers)) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        assert not any(map(running, workers)), server.log()
+        assert server.log().count("is gone, stopping") >= 1
+    finally:
+        server.stop()
 
 
 BROKEN_WORKERS = textwrap.dedent(

@@ -6,7 +6,9 @@ Why a master of our own: Hypercorn's (hypercorn.run.run, 0.17-0.18) exits 0 when
 fails to start (after a failed worker it recomputes the status from the workers still
 running), so a server that cannot start looked like one that stopped cleanly to systemd,
 docker and scripts. This one exits with the first failed worker's status (1 when it died
-of a signal), and 0 only when every worker stopped on request.
+of a signal), and 0 only when every worker stopped on request. Each worker watches its
+master: a master killed outright (SIGKILL, the OOM killer) can stop nobody, and its
+workers would otherwise serve on, orphaned, holding the port and database connections.
 
 Of Hypercorn it uses `Config` (from hypercorn.toml), `Config.create_sockets()` and the
 worker entry points Hypercorn's own master starts (fenced in flasky/compat/hypercorn_workers.py).
@@ -17,8 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
+import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -29,6 +34,8 @@ log = logging.getLogger("flasky.serving")
 
 # Beyond graceful_timeout, what a worker may still take to flush mail and exit.
 EXIT_MARGIN = 15.0
+# How often a worker checks that its master is still its parent.
+MASTER_CHECK_INTERVAL = 1.0
 
 
 class NotReady(RuntimeError):
@@ -68,6 +75,37 @@ def _worker_function(config: Any) -> Any:
     return worker
 
 
+def serve_while_master_lives(
+    worker: Callable[..., Any], config: Any, sockets: Any, shutdown_event: Any
+) -> None:
+    """A worker process's target (module level, so the spawn context can pickle it): the
+    Hypercorn worker, stopped the graceful way once its master is no longer its parent."""
+    master = multiprocessing.parent_process()
+    if master is not None:
+        threading.Thread(
+            target=_stop_when_orphaned,
+            args=(master.pid, shutdown_event),
+            name="master-watch",
+            daemon=True,
+        ).start()
+    worker(config=config, sockets=sockets, shutdown_event=shutdown_event)
+
+
+def _stop_when_orphaned(master_pid: int, shutdown_event: Any) -> None:
+    # Polling, because nothing tells a process that its parent died (prctl's
+    # PR_SET_PDEATHSIG is Linux-only and sends a signal, not a graceful stop). Setting the
+    # shared event stops the sibling workers too: with the master gone, all of them must go.
+    # The event is touched only then: a worker that exits inside the event's wait() leaves
+    # its set() waiting forever for that sleeper to wake (multiprocessing's Condition), and
+    # a daemon thread can be stopped anywhere, even holding the event's lock.
+    while True:
+        time.sleep(MASTER_CHECK_INTERVAL)
+        if os.getppid() != master_pid:
+            log.warning("Worker %d: master %d is gone, stopping", os.getpid(), master_pid)
+            shutdown_event.set()
+            return
+
+
 def run_workers(config: Any) -> int:
     """Serve with `config.workers` processes until SIGTERM/SIGINT; the exit status."""
     worker = _worker_function(config)
@@ -78,8 +116,9 @@ def run_workers(config: Any) -> int:
 
     def spawn() -> BaseProcess:
         process = context.Process(  # type: ignore[attr-defined]
-            target=worker,
-            kwargs={"config": config, "sockets": sockets, "shutdown_event": stop},
+            target=serve_while_master_lives,
+            # flasky.workers.master_stop_event reads "shutdown_event" from these kwargs.
+            kwargs={"worker": worker, "config": config, "sockets": sockets, "shutdown_event": stop},
         )
         process.start()
         return process
