@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import secrets
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -182,8 +184,14 @@ def capacity(
                 )
         wait_until_idle([server], timeout=30)
         rss_after = rss_mb(server.pids())
+        # The subscribers leave as the run ends: a page request still waiting for a thread
+        # held by a stream is then served, instead of lasting to the client's timeout.
+        closing: list[int] = []
+        leave = threading.Timer(plan["duration"] + 0.2, lambda: closing.append(crowd.ask("close")))
+        leave.start()
         held = _page_load(server, plan)
-        still = crowd.ask("close")
+        leave.join()
+        still = closing[0]
     finally:
         crowd.stop()
     result.update(
@@ -293,7 +301,14 @@ def run_streams(options: dict[str, Any], log: Callable[[str], None]) -> dict[str
     log_dir = ROOT / "bench-results" / "logs"
     database_url = options["database_url"]
     tokens, sender, post_id = asyncio.run(stream_tokens(database_url, steps[-1]))
-    results: dict[str, Any] = {"steps": steps, "database": database_url.split("@")[-1]}
+    results: dict[str, Any] = {
+        "steps": steps,
+        "database": database_url.split("@")[-1],
+        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "server_cpus": options["cpu"] or "not pinned",
+    }
     # Each subscriber is its own user, so the per-user cap never binds; it is raised all
     # the same, so that a cap could not be what limits the count.
     env = {"FLASKY_MAX_STREAMS_PER_USER": str(steps[-1])}

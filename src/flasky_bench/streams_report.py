@@ -73,7 +73,10 @@ def aims(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 def markdown(results: dict[str, Any], plot: str | None = None) -> str:
     parts = [
-        f"Database: {results.get('database', '–')}; subscribers in steps of "
+        f"Measured {results.get('measured', '–')} on {results.get('cpus', '?')} CPUs (server "
+        f"pinned to CPU {results.get('server_cpus', '?')}), load average "
+        f"{results.get('load_average', '?')} at the start. Database: "
+        f"{results.get('database', '–')}; subscribers in steps of "
         f"{', '.join(f'{s:,}' for s in results.get('steps', []))}.",
         "",
         "#### Aims",
@@ -92,13 +95,15 @@ def markdown(results: dict[str, Any], plot: str | None = None) -> str:
     ]
     for c in results.get("capacity", []):
         share = f"{c['held_rps'] / c['idle_rps']:.0%}" if c["idle_rps"] else "–"
+        held_p99 = c["held_p99_ms"] if c["held_rps"] else None
         name = c["server"]
         if name == "threaded":
             name = f"threaded (gthread, {results.get('threads', '?')} threads)"
         parts.append(
             f"| {name} | {c['attempted']:,} | {c['streaming']:,} | {_n(c['rss_before_mb'])} | "
             f"{_n(c['rss_after_mb'])} | {_n(c['kb_per_stream'])} | {_n(c['idle_rps'], 0)} | "
-            f"{_n(c['held_rps'], 0)} | {share} | {_n(c['held_p99_ms'])} | {c['held_errors']} |"
+            f"{_n(c['held_rps'], 0)} | {share} | {_n(held_p99)} | "
+            f"{c['held_errors']} |"
         )
     fan_rows = [
         (step, f)

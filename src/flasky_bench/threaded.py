@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -72,6 +73,17 @@ def _make_engine(url: str, pool_size: int) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+
+
+def _gone(client: socket.socket) -> bool:
+    """Whether an event stream's client hung up: a blocking server learns it only by
+    looking, and a thread held by a departed client is a thread lost to everyone else."""
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _page(default: int = 1) -> int:
@@ -310,17 +322,22 @@ def create_app() -> Flask:
         user_id = api_user().id
         raw = request.args.get("post", "")
         post_id = int(raw) if raw.isdigit() else None
-        with make_session() as session:
-            newest = session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
+        # The request's own session (closed when the view returns, before the stream
+        # starts): a second one here would need a second pooled connection per thread.
+        newest = db().scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
         audience = Event.user_id == user_id
         if post_id is not None:
             audience = or_(audience, and_(Event.user_id.is_(None), Event.post_id == post_id))
+
+        client = request.environ.get("gunicorn.socket")
 
         def body(after: int) -> Iterator[str]:
             yield "retry: 2000\n\n"
             quiet_since = time.monotonic()
             while True:
                 time.sleep(EVENTS_POLL_SECONDS)
+                if client is not None and _gone(client):
+                    return
                 with make_session() as session:
                     rows = session.execute(
                         select(Event.id, Event.kind, Event.payload)
