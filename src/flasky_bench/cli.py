@@ -608,7 +608,7 @@ method section in the repository).
 @click.option("--duration", default=10.0, show_default=True, help="seconds per page-load run")
 @click.option(
     "--open-rate",
-    default=500.0,
+    default=100.0,
     show_default=True,
     help="streams opened per second the wait allows (plus 10 s)",
 )

@@ -62,9 +62,10 @@ async def stream_tokens(database_url: str, count: int) -> tuple[list[tuple[int, 
                     await conn.execute(insert(User.__table__), rows[first : first + 1000])
                 await catch_up_sequences(conn)
                 have = list(have) + [row["id"] for row in rows]
-            users = list(have[:count]) + [landmarks.bench_user_id]
-            stale = delete(LoginSession.__table__).where(LoginSession.user_id.in_(users))
+            # The previous run's tokens of these users go; the sender's other tokens stay.
+            stale = delete(LoginSession.__table__).where(LoginSession.user_id.in_(have))
             await conn.execute(stale)
+            users = list(have[:count]) + [landmarks.bench_user_id]
             now = utcnow()
             tokens, rows = [], []
             for uid in users:

@@ -126,3 +126,11 @@ def test_aims_are_judged_from_the_figures(kb, held, p99, expected):
         "fan_out": {"10000": {"p99_ms": p99}},
     }
     assert [ok for _, _, ok in streams_report.aims({"capacity": [app]})] == expected
+
+
+def test_long_delay_lists_are_kept_as_quantiles():
+    delays = [float(n) for n in range(50_000)]
+    kept = streams.spread(delays, points=1000)
+    assert len(kept) == 1000 and kept[0] == 0.0 and kept[-1] == 49_999.0
+    assert kept == sorted(kept)
+    assert streams.spread([3.0, 1.5]) == [3.0, 1.5]
