@@ -9,8 +9,8 @@ import pytest
 from quart_auth import authenticated_client
 
 from flasky import security
-from tests.api_client import basic
-from tests.factories import api_token, make_user
+from tests.api_client import JOHN, basic
+from tests.factories import api_token, login_as, make_post, make_user
 
 
 async def test_404_is_json(client, john):
@@ -172,6 +172,45 @@ async def test_method_not_allowed_is_json(api, john):
     assert response.status_code == 405
     assert response.json["error"] == "method not allowed"
     assert "GET" in response.headers["Allow"]
+
+
+# Past PostgreSQL's INTEGER, far past any integer, and not a number at all.
+NO_SUCH_IDS = [str(2**31), "99999999999999999999", "abc"]
+
+
+@pytest.mark.parametrize("id", NO_SUCH_IDS)
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("resource", ["posts", "comments"])
+async def test_id_that_cannot_exist_is_json_404_for_every_method(api, john, resource, method, id):
+    # The routes that share the path must not turn it into "method not allowed".
+    response = await api.request(
+        method, f"/api/v1/{resource}/{id}", auth=JOHN, json={"body": "edited"}
+    )
+    assert response.status_code == 404
+    assert response.json["error"] == "not found"
+
+
+@pytest.mark.parametrize("id", NO_SUCH_IDS)
+async def test_comment_on_a_post_that_cannot_exist_is_json_404(api, john, id):
+    response = await api.post(f"/api/v1/posts/{id}/comments/", auth=JOHN, json={"body": "hi"})
+    assert response.status_code == 404
+    assert response.json["error"] == "not found"
+
+
+async def test_wrong_method_on_a_valid_id_is_still_405(api, session, john):
+    post = await make_post(session, john)
+    response = await api.request("PATCH", f"/api/v1/posts/{post.id}", auth=JOHN)
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "PUT", "DELETE"}
+
+
+@pytest.mark.parametrize("id", NO_SUCH_IDS)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("page", ["/post/{id}", "/edit/{id}", "/post/{id}/delete"])
+async def test_page_for_an_id_that_cannot_exist_is_404(client, john, page, method, id):
+    login_as(client, john)
+    response = await client.open(page.format(id=id), method=method)
+    assert response.status_code == 404
 
 
 async def test_server_error_is_json(app, api, john):

@@ -1,6 +1,7 @@
 """The library internals flasky/compat/ relies on are still there, shaped as it expects.
 
-Each test names what an upgrade of SQLAlchemy, aiosqlite, Quart or Flask would have to
+Each test names what an upgrade of SQLAlchemy, aiosqlite, Quart, Flask, Hypercorn or
+cmarkgfm would have to
 keep for the fenced code to stay correct; see the index in flasky/compat/__init__.py.
 """
 
@@ -134,3 +135,29 @@ def test_hypercorns_worker_entry_points_take_config_sockets_and_the_stop_event()
             "sockets",
             "shutdown_event",
         ]
+
+
+def test_cmarkgfms_compiled_module_exports_what_the_leak_free_renderer_calls():
+    from cmarkgfm import _cmark
+
+    from flasky.compat import cmark
+
+    for name in (
+        "cmark_parser_new",
+        "cmark_parser_attach_syntax_extension",
+        "cmark_parser_feed",
+        "cmark_parser_finish",
+        "cmark_parser_get_syntax_extensions",
+        "cmark_render_html",
+        "cmark_parser_free",
+        "cmark_gfm_core_extensions_ensure_registered",
+        "cmark_find_syntax_extension",
+    ):
+        assert hasattr(_cmark.lib, name), name
+    # The freeing functions are read from the shared object itself, not cmarkgfm's cdef.
+    assert cmark._release.cmark_node_free
+    assert cmark._allocator.free != _cmark.ffi.NULL
+    assert cmark.to_html("~~gone~~", raw_html=False) == "<p><del>gone</del></p>\n"
+    assert "<table>" in cmark.to_html("| a |\n|---|\n| b |", raw_html=False)
+    assert cmark.OMITTED in cmark.to_html("<b>raw</b>", raw_html=False)
+    assert "<b>raw</b>" in cmark.to_html("<b>raw</b>", raw_html=True)

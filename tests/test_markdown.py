@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from flasky import cmark
+from flasky.compat import cmark
 from flasky.config import ROOT
 from flasky.main.forms import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
 from flasky.markdown import MAX_NESTING, RAW_HTML_BUDGET, render_comment, render_post

@@ -64,3 +64,25 @@ async def test_a_record_missing_a_labelled_column_is_an_error_not_a_wrong_figure
     )
     with pytest.raises(ValueError):
         PostItem.from_rows((await session.execute(without_count)).all())
+
+
+async def test_the_post_page_counts_its_comments_once_not_once_per_comment_shown(session):
+    ann = await make_user(session, username="ann")
+    post = await make_post(session, ann)
+    for n in range(7):
+        await make_comment(session, ann, post, body=f"comment {n}")
+    other = await make_post(session, ann)
+    await make_comment(session, ann, other)
+
+    for page, shown in ((1, 3), (3, 1), (4, 0)):
+        found = await comments.post_with_comments_page(session, post.id, page=page, per_page=3)
+        assert found is not None
+        item, listed = found
+        assert item.comment_count == 7 and listed.total == 7
+        assert len(listed.items) == shown
+
+    # The count is joined in as a one-row aggregate: a column subquery would be evaluated
+    # again for each of the page's rows (a popular post counted 30 times per view).
+    compiled = comments._post_with_comment_page().compile(session.bind)
+    select_list = str(compiled).split("FROM", 1)[0]
+    assert "count(" not in select_list.lower()

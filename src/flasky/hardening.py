@@ -3,7 +3,10 @@ tests/test_fuzz_forms.py and tests/test_fuzz_api.py).
 
 - `<int:id>` in a URL matches only ids a database integer column can hold: Werkzeug's
   converter takes any number of digits, and `/post/99999999999999999999` then overflowed
-  in the driver (a 500) instead of being the 404 it is.
+  in the driver (a 500) instead of being the 404 it is. The limit is in the converter's
+  pattern, not only in its conversion: Werkzeug picks a rule by pattern and method before
+  converting, so a DELETE to `/api/v1/posts/99999999999999999999` got past the GET rule
+  (noting GET as allowed), failed in the DELETE rule's conversion and answered 405.
 - The pages' forms take form data only. quart-wtf feeds a JSON body straight into a form,
   where a list, a number or bytes that are not UTF-8 raise inside the form (a 500).
 - A malformed `Authorization` header is refused as bad credentials: Werkzeug's parser
@@ -30,7 +33,22 @@ MAX_DATABASE_INTEGER = 2**31 - 1
 JSON_ENDPOINTS = {"main.preview"}
 
 
+def digits_at_most(limit: int) -> str:
+    """A pattern matching the decimal numbers from 0 to `limit`: fewer digits than the
+    limit has, or the limit's first digits followed by a smaller one and any digits."""
+    text = str(limit)
+    shorter = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    below = [
+        rf"{text[:i]}[0-{int(digit) - 1}]\d{{{len(text) - i - 1}}}"
+        for i, digit in enumerate(text)
+        if digit != "0"
+    ]
+    return "(?:" + "|".join([*shorter, *below, text]) + ")"
+
+
 class DatabaseIntegerConverter(IntegerConverter):
+    regex = digits_at_most(MAX_DATABASE_INTEGER)
+
     def __init__(
         self,
         map: Map,  # noqa: A002 - Werkzeug's name
@@ -43,9 +61,12 @@ class DatabaseIntegerConverter(IntegerConverter):
 
 
 async def refuse_json_for_forms() -> None:
+    # A URL no route matches is left to routing's own 404 or 405, whatever its body: an
+    # API call to a post that cannot exist is not a form.
     if (
         request.method in {"POST", "PUT", "PATCH", "DELETE"}
         and request.is_json
+        and request.routing_exception is None
         and request.blueprint != "api"
         and request.endpoint not in JSON_ENDPOINTS
     ):

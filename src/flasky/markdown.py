@@ -22,7 +22,7 @@ from itertools import accumulate, chain
 
 import nh3
 
-from flasky import cmark
+from flasky.compat import cmark
 
 POST_TAGS = {
     "a", "abbr", "acronym", "b", "blockquote", "code", "em", "i", "li", "ol", "pre",

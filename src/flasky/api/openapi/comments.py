@@ -79,7 +79,7 @@ PATHS: dict[str, Any] = {
             "delete_comment",
             "Delete a comment (its author, a moderator or an administrator)",
             {"204": {"description": "Deleted."}},
-            (404, 405),
+            (404,),
             parameters=[id_parameter("comment")],
         ),
     },

@@ -35,7 +35,6 @@ ERROR_RESPONSES = {
     401: ("Unauthorized", "No credentials, or wrong ones."),
     403: ("Forbidden", "Unconfirmed account, or not allowed to do this."),
     404: ("NotFound", "No such resource."),
-    405: ("MethodNotAllowed", "An id past the database's integer range, on a DELETE."),
     413: ("PayloadTooLarge", "The request body is larger than the server accepts."),
     415: ("UnsupportedMediaType", "The request body is not sent as application/json."),
     429: (

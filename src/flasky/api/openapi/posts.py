@@ -88,7 +88,7 @@ PATHS: dict[str, Any] = {
             "delete_post",
             "Delete a post and its comments (its author, a moderator or an administrator)",
             {"204": {"description": "Deleted."}},
-            (404, 405),
+            (404,),
             parameters=[POST_ID],
         ),
     },

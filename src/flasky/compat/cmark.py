@@ -9,8 +9,9 @@ bundles cmark 0.29.0.gfm.13) return the rendered HTML but never free it, nor the
 document: about 2 MB stay allocated for each 40 KB body, for the life of the process. Here
 the same parse/render calls go through cmarkgfm's compiled module (`cmarkgfm._cmark`), and
 the two buffers are released with the library's own `cmark_node_free` and its default
-allocator's `free`, looked up in that compiled module. tests/test_markdown.py's
-test_rendering_does_not_leak fails if an upgrade changes any of this.
+allocator's `free`, looked up in that compiled module. tests/test_compat.py fails if the
+compiled module stops exporting any of these, and tests/test_markdown.py's
+test_rendering_does_not_leak if the buffers stop being the ones to free.
 """
 
 from __future__ import annotations
