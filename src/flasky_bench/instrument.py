@@ -1,6 +1,9 @@
 """Bench-only instruments, installed only by the bench's entry points (never by create_app).
 
 - `X-Flasky-Statements`: SQL statements the request ran (the bench probes each page once).
+- `X-Bench-Worker`, `X-Bench-Committed`: the worker process that served the request and
+  the wall-clock time (`time.time()`) its last commit returned, so the streams benchmark
+  can time a delivery from the commit and tell which worker wrote an event.
 - `FLASKY_BENCH_DB_LATENCY_MS`: a pause before every statement, standing in for a database
   on another host. Cursor events are synchronous, but on the async engine they run inside
   SQLAlchemy's greenlet, where `await_` hands the sleep to the event loop: the connection
@@ -20,6 +23,9 @@ from sqlalchemy.engine import Engine
 
 STATEMENTS_HEADER = "X-Flasky-Statements"
 LATENCY_ENV = "FLASKY_BENCH_DB_LATENCY_MS"
+WORKER_HEADER = "X-Bench-Worker"
+COMMITTED_HEADER = "X-Bench-Committed"
+_COMMITTED = "bench_committed"
 
 
 def db_latency_seconds() -> float:
@@ -45,3 +51,16 @@ def install_sync_latency(seconds: float) -> None:
     @event.listens_for(Engine, "before_cursor_execute")
     def _pause(*args: Any) -> None:
         time.sleep(seconds)
+
+
+def install_commit_clock() -> None:
+    """Every ORM session of this process notes when its commits return (session.info)."""
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_commit")
+    def _note(session: Session) -> None:
+        session.info[_COMMITTED] = time.time()
+
+
+def committed_at(info: dict[str, Any]) -> float | None:
+    return info.get(_COMMITTED)

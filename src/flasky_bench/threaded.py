@@ -5,7 +5,9 @@ careful async page would (eager author loads, grouped comment counts, bounded pa
 so a comparison with the async app isolates the concurrency model, not query quality.
 Served by gunicorn's threaded worker (`gthread`); the pool holds one connection per
 thread. Pages: `/`, `/user/<username>`, `/post/<id>`, and the API's `/api/v1/posts/`
-and `/api/v1/tokens/` with the same token format and HTTP Basic rules as the app.
+and `/api/v1/tokens/` with the same token format and HTTP Basic rules as the app, and
+`/api/v1/events` (Server-Sent Events): each stream holds its thread, polling the events
+table, which is what a blocking server can do (one stream per thread).
 """
 
 from __future__ import annotations
@@ -13,19 +15,35 @@ from __future__ import annotations
 import base64
 import math
 import os
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, abort, g, jsonify, render_template, request, url_for
-from sqlalchemy import create_engine, event, func, select
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    has_app_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import and_, create_engine, event, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from flasky import security
-from flasky.models import Comment, Follow, Post, User
+from flasky.models import Comment, Event, Follow, Post, User
 from flasky_bench.instrument import STATEMENTS_HEADER, db_latency_seconds, install_sync_latency
 
 POSTS_PER_PAGE = 20
 COMMENTS_PER_PAGE = 30
+# The app's own poll interval between SQLite workers, and its heartbeat.
+EVENTS_POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
 
 
 def sync_database_url(url: str) -> str:
@@ -55,6 +73,17 @@ def _make_engine(url: str, pool_size: int) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+
+
+def _gone(client: socket.socket) -> bool:
+    """Whether an event stream's client hung up: a blocking server learns it only by
+    looking, and a thread held by a departed client is a thread lost to everyone else."""
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _page(default: int = 1) -> int:
@@ -101,7 +130,9 @@ def create_app() -> Flask:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*args: Any) -> None:
-        g.statement_count = g.get("statement_count", 0) + 1
+        # An event stream's polls run after its request context has gone.
+        if has_app_context():
+            g.statement_count = g.get("statement_count", 0) + 1
 
     def db() -> Session:
         if "db" not in g:
@@ -202,12 +233,15 @@ def create_app() -> Flask:
 
     def api_user() -> User:
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
+        if header.startswith("Bearer "):
+            name, password = header[7:].strip(), ""
+        elif not header.startswith("Basic "):
             abort(_json(401, "unauthorized", "Invalid credentials"))
-        try:
-            name, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            abort(_json(401, "unauthorized", "Invalid credentials"))
+        else:
+            try:
+                name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                abort(_json(401, "unauthorized", "Invalid credentials"))
         session = db()
         if not password:
             try:
@@ -282,6 +316,47 @@ def create_app() -> Flask:
                 "count": total,
             }
         )
+
+    @app.route("/api/v1/events")
+    def get_events() -> Response:
+        user_id = api_user().id
+        raw = request.args.get("post", "")
+        post_id = int(raw) if raw.isdigit() else None
+        # The request's own session (closed when the view returns, before the stream
+        # starts): a second one here would need a second pooled connection per thread.
+        newest = db().scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
+        audience = Event.user_id == user_id
+        if post_id is not None:
+            audience = or_(audience, and_(Event.user_id.is_(None), Event.post_id == post_id))
+
+        client = request.environ.get("gunicorn.socket")
+
+        def body(after: int) -> Iterator[str]:
+            yield "retry: 2000\n\n"
+            quiet_since = time.monotonic()
+            while True:
+                time.sleep(EVENTS_POLL_SECONDS)
+                if client is not None and _gone(client):
+                    return
+                with make_session() as session:
+                    rows = session.execute(
+                        select(Event.id, Event.kind, Event.payload)
+                        .where(audience, Event.id > after)
+                        .order_by(Event.id)
+                        .limit(100)
+                    ).all()
+                for event_id, kind, payload in rows:
+                    after = event_id
+                    yield f"id: {event_id}\nevent: {kind}\ndata: {payload}\n\n"
+                if rows:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > HEARTBEAT_SECONDS:
+                    quiet_since = time.monotonic()
+                    yield ": heartbeat\n\n"
+
+        response = Response(body(newest), mimetype="text/event-stream")
+        response.headers["Cache-Control"] = "no-cache, no-store"
+        return response
 
     # Only so the JSON above can build its links.
     @app.route("/api/v1/posts/<int:id>", endpoint="get_post_json")
