@@ -44,7 +44,9 @@ async def make_user(
     return user
 
 
-async def make_post(session: AsyncSession, author: User, body: str = "a post", **fields: Any) -> Post:
+async def make_post(
+    session: AsyncSession, author: User, body: str = "a post", **fields: Any
+) -> Post:
     post = Post(body=body, author_id=author.id, **fields)
     session.add(post)
     await session.commit()

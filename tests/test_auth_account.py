@@ -13,7 +13,6 @@ from flasky.models.user import email_hash
 from tests.factories import make_user
 from tests.test_auth import expired_token, link_in, log_in, path_of, text_of, user_by_email
 
-
 # New passwords the password rule accepts.
 DOG = "dog-kennel-lantern"
 FOX = "fox-burrow-orchard"

@@ -1,6 +1,6 @@
-from flasky.config import ConfigError, async_database_url, load_config
-
 import pytest
+
+from flasky.config import ConfigError, async_database_url, load_config
 
 
 async def test_app_is_testing(app):
