@@ -47,6 +47,9 @@ class Server:
             [sys.executable, "-m", "hypercorn", "--config", str(ROOT / "hypercorn.toml"),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "flasky.asgi:app"],
             cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+            # Its own process group: stop() kills the workers too, not only the master
+            # (a killed master leaves spawned workers running otherwise).
+            start_new_session=True,
         )  # fmt: skip
 
     async def wait_ready(self, within: float = 60.0) -> None:
@@ -67,9 +70,11 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
         self.log_file.close()
 
 
