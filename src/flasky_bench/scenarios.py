@@ -390,8 +390,9 @@ def run_all(
     slow_url = options.get("slow_io_database_url") or database_url
     log(f"scenario (b): {DB_LATENCY_MS} ms per SQL statement on {slow_url.split('@')[-1]}")
     if slow_url != database_url:
-        from flasky_bench.seed import find_landmarks, seed_database
+        from flasky_bench.seed import ensure_database, find_landmarks, seed_database
 
+        asyncio.run(ensure_database(slow_url))  # a PostgreSQL database named but not created
         try:
             asyncio.run(find_landmarks(slow_url))
         except Exception:  # noqa: BLE001 - not seeded yet
