@@ -82,12 +82,17 @@ def deployed_url(app) -> str:
     return url
 
 
-async def test_serve_with_two_workers_serves_and_stops_with_status_0(deployed_url, tmp_path):
+def serve_with_two_workers(database_url: str, tmp_path: Path) -> Server:
+    """`flasky serve --workers 2` on a free port (started; wait_ready() before use)."""
     port = free_port()
     command = [*FLASKY, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    server = Server(
-        production_env(DATABASE_URL=deployed_url), tmp_path / "serve.log", 2, command, port
+    return Server(
+        production_env(DATABASE_URL=database_url), tmp_path / "serve.log", 2, command, port
     )
+
+
+async def test_serve_with_two_workers_serves_and_stops_with_status_0(deployed_url, tmp_path):
+    server = serve_with_two_workers(deployed_url, tmp_path)
     try:
         await server.wait_ready()
         async with httpx.AsyncClient(base_url=server.url) as client:
@@ -118,11 +123,7 @@ def running(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's /proc")
 async def test_workers_stop_when_their_master_is_killed(deployed_url, tmp_path):
-    port = free_port()
-    command = [*FLASKY, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    server = Server(
-        production_env(DATABASE_URL=deployed_url), tmp_path / "serve.log", 2, command, port
-    )
+    server = serve_with_two_workers(deployed_url, tmp_path)
     try:
         await server.wait_ready()
         workers = worker_pids(server.process.pid)

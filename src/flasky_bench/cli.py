@@ -19,6 +19,12 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'bench.sqlite'}"
 DOCS = ROOT / "docs"
 
 
+# The load generator: wrk when installed ("auto"), else the in-repo asyncio one.
+generator_option = click.option(
+    "--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]), show_default=True
+)
+
+
 def _connections(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(",") if part.strip())
@@ -153,9 +159,7 @@ def seed(
 @click.option(
     "--floor/--no-floor", default=True, show_default=True, help="measure the bare hello floors"
 )
-@click.option(
-    "--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]), show_default=True
-)
+@generator_option
 @click.option(
     "--output",
     default=str(ROOT / "bench-results"),
@@ -492,7 +496,7 @@ def report_command(results_path: str, output: str) -> None:
 @bench.command()
 @click.option("--cpu", default=_default_cpu, show_default="the last CPU")
 @click.option("--duration", default=5.0, show_default=True)
-@click.option("--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]))
+@generator_option
 def headroom(cpu: str, duration: float, generator: str) -> None:
     """How fast the load generator can go: against the bare ASGI hello, with its own CPU share."""
     from flasky_bench.loadgen import run_load
@@ -636,9 +640,7 @@ method section in the repository).
 )
 @click.option("--cross-streams", default=200, show_default=True)
 @click.option("--sends", default=200, show_default=True, help="messages sent across workers")
-@click.option(
-    "--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]), show_default=True
-)
+@generator_option
 @click.option(
     "--output",
     default=str(ROOT / "bench-results"),
@@ -672,9 +674,7 @@ def streams_command(**options: Any) -> None:
 @click.option("--connections", default=10, show_default=True)
 @click.option("--duration", default=10.0, show_default=True, help="seconds per measurement")
 @click.option("--warmup", default=2.0, show_default=True)
-@click.option(
-    "--generator", default="auto", type=click.Choice(["auto", "wrk", "asyncio"]), show_default=True
-)
+@generator_option
 @click.option(
     "--worker-class", default="uvloop", show_default=True, type=click.Choice(["asyncio", "uvloop"])
 )
