@@ -78,7 +78,7 @@ def create_app(config_name: str | None = None) -> Quart:
     from flasky.avatars import avatars as avatars_blueprint
     from flasky.avatars import pictures
 
-    pictures.init_app(app)  # the upload page's request body limit, the avatar() helper
+    pictures.init_app(app)  # the upload page's request body limit, the templates' avatar()
     app.register_blueprint(avatars_blueprint)
 
     from flasky.search import search as search_blueprint

@@ -144,6 +144,33 @@ def install(app: Quart) -> None:
     for error, handler in error_handlers.items():
         app.register_error_handler(error, handler)
     app.after_serving_funcs.extend(after_serving)
+    remember_async_forms(app)
+
+
+def remember_async_forms(app: Quart, max_entries: int = 1024) -> None:
+    """Quart asks of every hook, view and handler, on every request, whether it is a
+    coroutine function (`ensure_async`: inspect.iscoroutinefunction, ~24 times a page),
+    and wraps it when it is not. The answer never changes for a function: remember it.
+    The wrapper of a synchronous function copies the request's context when it is
+    called, not when it is made, so reusing it is safe. Bounded: functions made per
+    request (after_this_request callbacks) cannot grow the table without limit.
+    """
+    ensure_async = app.ensure_async
+    known: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def remembered(func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return known[func]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable callable
+            return ensure_async(func)
+        if len(known) >= max_entries:
+            known.clear()
+        result = known[func] = ensure_async(func)
+        return result
+
+    app.ensure_async = remembered  # type: ignore[method-assign]
 
 
 @dataclass

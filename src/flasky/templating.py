@@ -13,6 +13,7 @@ from quart import Quart, current_app
 from quart.templating import Environment
 
 from flasky.compat.quart_templating import FLASK_DEFAULT_CONTEXT_PROCESSOR, current_url_adapter
+from flasky.models.post import reading_time
 
 
 def isoformat_utc(value: datetime | None) -> str:
@@ -87,19 +88,11 @@ class MemoizedUrls:
         self.urls: dict[tuple, str] = {}
 
     def __call__(self, endpoint: str, _external: bool = False, **values: Any) -> str:
-        if endpoint == "static" or endpoint.endswith(".static"):
-            # The file's content version in its URL: the URL can then be cached for good.
-            from flasky.caching import versioned_static_values
-
-            values = versioned_static_values(endpoint, values)
         adapter = current_url_adapter()
-        if (
-            adapter is None
-            or endpoint.startswith(".")
-            or self.app.url_default_functions
-            or any(name.startswith("_") for name in values)
-        ):
+        if adapter is None:
             return self.build(endpoint, _external=_external, **values)
+        # The key first: a hit (most calls) needs no other check, as only URLs that
+        # passed the checks below are ever stored.
         if _external:
             key: tuple = (adapter.url_scheme, adapter.server_name, adapter.script_name, endpoint)
         else:
@@ -111,10 +104,20 @@ class MemoizedUrls:
             pass
         except TypeError:  # an unhashable value, say a list for a repeated query argument
             return self.build(endpoint, _external=_external, **values)
+        if endpoint == "static" or endpoint.endswith(".static"):
+            # The file's content version in its URL: the URL can then be cached for good.
+            from flasky.caching import versioned_static_values
+
+            values = versioned_static_values(endpoint, values)
         url = self.build(endpoint, _external=_external, **values)
-        if len(self.urls) >= self.max_entries:
-            self.urls.clear()
-        self.urls[key] = url
+        if not (
+            endpoint.startswith(".")
+            or self.app.url_default_functions
+            or any(name.startswith("_") for name in values)
+        ):
+            if len(self.urls) >= self.max_entries:
+                self.urls.clear()
+            self.urls[key] = url
         return url
 
 
@@ -162,6 +165,7 @@ def init_app(app: Quart) -> None:
     app.jinja_env.globals["url_for"] = urls
     app.jinja_env.filters["isoutc"] = isoformat_utc
     app.jinja_env.filters["time_ago"] = time_ago
+    app.jinja_env.filters["reading_time"] = reading_time
     app.jinja_env.filters["readable_utc"] = readable_utc
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -19,6 +19,7 @@ from quart import Quart, current_app
 from quart.wrappers import Request
 
 from flasky.avatars.images import MAX_UPLOAD_BYTES
+from flasky.compat.quart_templating import current_url_adapter
 from flasky.models.user import email_hash, gravatar_url
 from flasky.templating import url_for
 
@@ -71,22 +72,58 @@ def avatar_url(user: Any) -> str:
     return identicon_url(user)
 
 
-def avatar(user: Any, size: int, css: str = "rounded") -> Markup:
-    """The <img> of a user's avatar (any object with avatar_file, avatar_hash and email).
+class AvatarTags:
+    """Templates' `avatar(user, size, css)`: the <img> of a user's avatar (any object with
+    avatar_file, avatar_hash and email).
 
     With FLASKY_AVATARS=gravatar, users without an upload get Gravatar's picture and the
     identicon as the fallback that static/js/avatars.js swaps in when Gravatar cannot be
-    reached (Gravatar's own `d=` default cannot point to a private host)."""
-    fallback = ""
-    if not user.avatar_file and current_app.config["FLASKY_AVATARS"] == "gravatar":
-        src = gravatar_url(user.avatar_hash, user.email, size, "404")
-        fallback = Markup(' data-avatar-fallback="{}"').format(identicon_url(user))
-    else:
-        src = avatar_url(user)
-    return Markup(
-        f'<img class="{escape(css)}" src="{escape(src)}"{fallback} alt="" '
-        f'width="{int(size)}" height="{int(size)}">'
-    )
+    reached (Gravatar's own `d=` default cannot point to a private host).
+
+    A list shows the same few authors on every page, so each tag is built once and then
+    looked up by everything it depends on: the user's picture fields, the size and class,
+    the avatar mode and the mount point the URLs are built under (building one costs two
+    URL lookups, escaping and a format: a tenth of a post row's render). The table is
+    cleared when full, so it stays bounded whatever the number of users.
+    """
+
+    def __init__(self, app: Quart, max_entries: int = 4096) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self.tags: dict[tuple, Markup] = {}
+
+    def __call__(self, user: Any, size: int, css: str = "rounded") -> Markup:
+        adapter = current_url_adapter()
+        key = (
+            None if adapter is None else adapter.script_name,
+            self.app.config["FLASKY_AVATARS"],
+            user.avatar_file,
+            user.avatar_hash,
+            user.email,
+            size,
+            css,
+        )
+        try:
+            return self.tags[key]
+        except KeyError:
+            pass
+        tag = self.build(user, size, css)
+        if len(self.tags) >= self.max_entries:
+            self.tags.clear()
+        self.tags[key] = tag
+        return tag
+
+    def build(self, user: Any, size: int, css: str) -> Markup:
+        fallback = ""
+        if not user.avatar_file and self.app.config["FLASKY_AVATARS"] == "gravatar":
+            src = gravatar_url(user.avatar_hash, user.email, size, "404")
+            fallback = Markup(' data-avatar-fallback="{}"').format(identicon_url(user))
+        else:
+            src = avatar_url(user)
+        return Markup(
+            f'<img class="{escape(css)}" src="{escape(src)}"{fallback} alt="" '
+            f'width="{int(size)}" height="{int(size)}">'
+        )
 
 
 class UploadRequest(Request):
@@ -106,4 +143,5 @@ class UploadRequest(Request):
 
 def init_app(app: Quart) -> None:
     app.request_class = UploadRequest
-    app.jinja_env.globals["avatar"] = avatar
+    tags = app.extensions["avatar_tags"] = AvatarTags(app)
+    app.jinja_env.globals["avatar"] = tags
