@@ -77,6 +77,18 @@ def _result(
     )
 
 
+def load_html(url: str, plan: dict[str, Any], *, connections: int) -> LoadResult:
+    """Load a page as a browser asks for it, for the plan's duration on its generator CPUs."""
+    return run_load(
+        url,
+        connections=connections,
+        duration=plan["duration"],
+        cpus=plan["generator_cpus"],
+        generator=plan["generator"],
+        headers={"Accept": "text/html"},
+    )
+
+
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -139,14 +151,7 @@ def idle_connections(
     url = server.base_url + "/"
     cpus = plan["generator_cpus"]
     duration = plan["duration"]
-    baseline = run_load(
-        url,
-        connections=10,
-        duration=duration,
-        cpus=cpus,
-        generator=plan["generator"],
-        headers={"Accept": "text/html"},
-    )
+    baseline = load_html(url, plan, connections=10)
     rss_before = rss_mb(server.pids())
     wait_until_idle([server])
     context = multiprocessing.get_context("fork")
@@ -159,14 +164,7 @@ def idle_connections(
     if cpus:
         os.sched_setaffinity(holder.pid, cpus)
     opened = parent.recv()[1] if parent.poll(120) else 0
-    under = run_load(
-        url,
-        connections=10,
-        duration=duration,
-        cpus=cpus,
-        generator=plan["generator"],
-        headers={"Accept": "text/html"},
-    )
+    under = load_html(url, plan, connections=10)
     rss_after = rss_mb(server.pids())
     done = parent.recv() if parent.poll(duration + 60) else ("done", opened, 0)
     holder.join(5)
@@ -201,14 +199,7 @@ def slow_io(
     bound_note: str,
 ) -> list[ScenarioResult]:
     url = server.base_url + "/"
-    load = run_load(
-        url,
-        connections=100,
-        duration=plan["duration"],
-        cpus=plan["generator_cpus"],
-        generator=plan["generator"],
-        headers={"Accept": "text/html"},
-    )
+    load = load_html(url, plan, connections=100)
     log(f"slow-io {server.name}: {load.rps:.0f} req/s, p99 {load.p99_ms:.0f} ms ({bound_note})")
     return [
         _result(
@@ -230,14 +221,7 @@ def password_load(
 ) -> list[ScenarioResult]:
     page = server.base_url + "/"
     cpus, duration = plan["generator_cpus"], plan["duration"]
-    baseline = run_load(
-        page,
-        connections=4,
-        duration=duration,
-        cpus=cpus,
-        generator=plan["generator"],
-        headers={"Accept": "text/html"},
-    )
+    baseline = load_html(page, plan, connections=4)
     wait_until_idle([server])
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
@@ -259,14 +243,7 @@ def password_load(
     worker = context.Process(target=background, args=(child,), daemon=True)
     worker.start()
     time.sleep(1.0)
-    under = run_load(
-        page,
-        connections=4,
-        duration=duration,
-        cpus=cpus,
-        generator=plan["generator"],
-        headers={"Accept": "text/html"},
-    )
+    under = load_html(page, plan, connections=4)
     api: LoadResult | None = parent.recv() if parent.poll(duration + 90) else None
     worker.join(5)
     note = (

@@ -40,12 +40,16 @@ async def _notify(
     kind: str,
     recipients: Select,
     *,
-    actor_id: int,
-    payload: str,
+    actor: User,
+    url: str,
+    text: str,
     post_id: int | None = None,
     comment_id: int | None = None,
 ) -> None:
-    """One listed event per recipient id that `recipients` selects (and accepts the kind)."""
+    """One listed event per recipient id that `recipients` selects (and accepts the kind):
+    what the notifications list shows, "`text`", linking to `url`."""
+    actor_id = actor.id
+    payload = _payload(kind=kind, listed=True, actor=actor.username, url=url, text=text)
     now = utcnow()
     rows = select(
         User.id,
@@ -87,20 +91,13 @@ async def _add(session: AsyncSession, *events: Event) -> None:
 
 async def follow(session: AsyncSession, follower: User, followed: User) -> None:
     """`followed` learns that `follower` follows them now."""
-    url = url_for("main.user", username=follower.username)
-    payload = _payload(
-        kind=Kind.FOLLOWER,
-        listed=True,
-        actor=follower.username,
-        url=url,
-        text=f"{follower.username} is now following you.",
-    )
     await _notify(
         session,
         Kind.FOLLOWER,
         select(literal(followed.id, User.id.type)),
-        actor_id=follower.id,
-        payload=payload,
+        actor=follower,
+        url=url_for("main.user", username=follower.username),
+        text=f"{follower.username} is now following you.",
     )
 
 
@@ -127,19 +124,13 @@ async def comment(session: AsyncSession, comment: Comment, author: User, post: A
     )
     await _add(session, live)
     if post.author_id != author.id:
-        payload = _payload(
-            kind=Kind.COMMENT,
-            listed=True,
-            actor=author.username,
-            url=url,
-            text=f"{author.username} commented on your post.",
-        )
         await _notify(
             session,
             Kind.COMMENT,
             select(literal(post.author_id, User.id.type)),
-            actor_id=author.id,
-            payload=payload,
+            actor=author,
+            url=url,
+            text=f"{author.username} commented on your post.",
             post_id=post.id,
             comment_id=comment.id,
         )
@@ -148,19 +139,17 @@ async def comment(session: AsyncSession, comment: Comment, author: User, post: A
 async def post(session: AsyncSession, post: Post, author: User) -> None:
     """Everyone following the author (but the author) hears of the new post."""
     await session.flush()  # the post's id
-    url = url_for("main.post", id=post.id)
     followers = select(Follow.follower_id).where(
         Follow.followed_id == author.id, Follow.follower_id != author.id
     )
-    payload = _payload(
-        kind=Kind.POST,
-        listed=True,
-        actor=author.username,
-        url=url,
-        text=f"{author.username} published a new post.",
-    )
     await _notify(
-        session, Kind.POST, followers, actor_id=author.id, payload=payload, post_id=post.id
+        session,
+        Kind.POST,
+        followers,
+        actor=author,
+        url=url_for("main.post", id=post.id),
+        text=f"{author.username} published a new post.",
+        post_id=post.id,
     )
 
 

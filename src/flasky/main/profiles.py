@@ -144,12 +144,33 @@ async def _user_or_invalid(username: str) -> User | None:
 @main.route("/follow/<username>", methods=["POST"])
 @permission_required(Permission.FOLLOW)
 async def follow(username: str) -> Response:
+    return await _change_follow(username, follow=True)
+
+
+@main.route("/unfollow/<username>", methods=["POST"])
+@permission_required(Permission.FOLLOW)
+async def unfollow(username: str) -> Response:
+    return await _change_follow(username, follow=False)
+
+
+async def _change_follow(username: str, *, follow: bool) -> Response:
+    """Follow or unfollow the named user, then back to their profile with a message."""
     session = get_session()
     me: User = current_user()  # type: ignore[assignment]
     target = await _user_or_invalid(username)
     if target is None:
         return redirect(url_for(".index"))
     back = redirect(url_for(".user", username=username))
+    if not follow:
+        if target.id == me.id:
+            # The self-follow keeps one's own posts in the Followed timeline.
+            await flash("You cannot unfollow yourself.")
+        elif not await me.unfollow(session, target):
+            await flash("You are not following this user.")
+        else:
+            await session.commit()
+            await flash(f"You are not following {username} anymore.")
+        return back
     if not await me.follow(session, target):
         await flash("You are already following this user.")
         return back
@@ -162,27 +183,6 @@ async def follow(username: str) -> Response:
         await flash("You are already following this user.")
         return back
     await flash(f"You are now following {username}.")
-    return back
-
-
-@main.route("/unfollow/<username>", methods=["POST"])
-@permission_required(Permission.FOLLOW)
-async def unfollow(username: str) -> Response:
-    session = get_session()
-    me: User = current_user()  # type: ignore[assignment]
-    target = await _user_or_invalid(username)
-    if target is None:
-        return redirect(url_for(".index"))
-    back = redirect(url_for(".user", username=username))
-    if target.id == me.id:
-        # The self-follow keeps one's own posts in the Followed timeline.
-        await flash("You cannot unfollow yourself.")
-        return back
-    if not await me.unfollow(session, target):
-        await flash("You are not following this user.")
-        return back
-    await session.commit()
-    await flash(f"You are not following {username} anymore.")
     return back
 
 

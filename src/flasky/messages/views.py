@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import abort, flash, redirect, render_template, request, url_for
+from quart import abort, flash, redirect, render_template, url_for
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -37,8 +37,6 @@ async def send_message(username: str) -> Any:
     if recipient.id == me.id:
         await flash("You cannot send a message to yourself.")
         return redirect(url_for("main.user", username=username))
-    if request.method == "POST" and request.is_json:
-        abort(400)
     form = await MessageForm.create_form()
     if await form.validate_on_submit():
         if await queries.blocks(session, recipient.id, me.id):
