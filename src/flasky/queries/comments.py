@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Row, Select, bindparam, func, select, true
+from sqlalchemy import CompoundSelect, Row, Select, bindparam, cast, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Post, User
@@ -78,42 +78,37 @@ async def post_comments_page(
     return rows.with_items(CommentItem.from_rows(rows.items))
 
 
-# The post page's comment columns, beside the post's own columns in one statement.
+# The post page's comment columns, in the same statement as the post's own columns.
 PAGE_COMMENT = "comment_"
 
 
 @cache
-def _post_with_comment_page() -> Select:
-    """A post with its author and comment count, left-joined to one window of its
-    comments with their authors: one row per comment of the page, or one row with NULL
-    comment columns when the page is empty. The post's comment count is the page total.
+def _post_with_comment_page() -> CompoundSelect:
+    """A post with its author and comment count, then one window of its comments with
+    their authors, as one UNION ALL: the post's row (its comment columns NULL) and one
+    row per comment of the page (their post columns NULL).
 
-    The count is a one-row aggregate joined in, not the correlated subquery post lists
-    use: a column subquery is evaluated again for every row of the result, and here
-    that meant counting a popular post's comments once per comment shown (30 counts of
-    600 entries made the statement cost 1 ms on SQLite instead of 0.1 ms)."""
+    Not a join of the post to its comment window: that repeats the post's columns on
+    every comment row and makes the database materialise the window and sort the result
+    again (0.22 ms on SQLite for a page of 30, where the two halves cost 0.13 ms). The
+    count is a column of the post's one row, so it is counted once per view. The rows
+    of a UNION ALL come in no promised order: the reader picks the post's row by its
+    NULL comment id and orders the comments itself."""
     window = _comments_of_post().window.subquery("comment_page")
-    total = (
-        select(func.count(Comment.id).label("comment_count"))
-        .where(Comment.post_id == bindparam("post_id"))
-        .subquery("comment_total")
-    )
-    post_columns = [
-        total.c.comment_count if column.key == "comment_count" else column
-        for column in POST_COLUMNS
-    ]
-    return (
+    post_row = (
         select(
-            *post_columns,
+            *POST_COLUMNS,
             *AUTHOR_COLUMNS,
-            *(column.label(PAGE_COMMENT + column.key) for column in window.c),
+            *(cast(null(), column.type).label(PAGE_COMMENT + column.key) for column in window.c),
         )
         .join(User, User.id == Post.author_id)
-        .join(total, true())
-        .outerjoin(window, true())
         .where(Post.id == bindparam("post_id"))
-        .order_by(window.c.timestamp.asc(), window.c.id.asc())
     )
+    comment_rows = select(
+        *(cast(null(), column.type) for column in (*POST_COLUMNS, *AUTHOR_COLUMNS)),
+        *window.c,
+    )
+    return union_all(post_row, comment_rows)
 
 
 async def post_with_comments_page(
@@ -133,10 +128,18 @@ async def post_with_comments_page(
     rows = (await session.execute(_post_with_comment_page(), window)).all()
     if not rows:
         return None
-    shown = PostItem.from_row(rows[0])
-    # An empty page is the post's one row with NULL comment columns.
-    with_comments = rows if rows[0]._mapping[PAGE_COMMENT + "id"] is not None else []
-    items = CommentItem.from_rows(with_comments, PAGE_COMMENT)
+    labels = rows[0]._fields
+    comment_id = labels.index(PAGE_COMMENT + "id")
+    timestamp = labels.index(PAGE_COMMENT + "timestamp")
+    post_rows = [row for row in rows if row[comment_id] is None]
+    if not post_rows:  # comments of a post deleted meanwhile
+        return None
+    shown = PostItem.from_row(post_rows[0])
+    comment_rows = sorted(
+        (row for row in rows if row[comment_id] is not None),
+        key=lambda row: (row[timestamp], row[comment_id]),
+    )
+    items = CommentItem.from_rows(comment_rows, PAGE_COMMENT)
     return shown, Page(items, page, per_page, shown.comment_count)
 
 
