@@ -143,5 +143,4 @@ class UploadRequest(Request):
 
 def init_app(app: Quart) -> None:
     app.request_class = UploadRequest
-    tags = app.extensions["avatar_tags"] = AvatarTags(app)
-    app.jinja_env.globals["avatar"] = tags
+    app.jinja_env.globals["avatar"] = AvatarTags(app)

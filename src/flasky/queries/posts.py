@@ -17,7 +17,6 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Follow, Post, User
-from flasky.models.post import reading_minutes
 from flasky.queries.pagination import Listing, Page, paginate
 from flasky.queries.records import columns_by_label
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
@@ -34,10 +33,6 @@ class PostItem:
     word_count: int
     comment_count: int
     author: AuthorCard
-
-    @property
-    def reading_minutes(self) -> int:
-        return reading_minutes(self.word_count)
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row], author: AuthorCard | None = None) -> list[PostItem]:
