@@ -13,12 +13,14 @@ import sqlite3
 
 import pytest
 from quart import Blueprint, Quart
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.util.queue import AsyncAdaptedQueue
 
 from flasky.compat import quart_templating
+from flasky.compat.aiosqlite_cursor import OneHopConnection, OneHopCursor, one_hop_statements
 from flasky.compat.sqlalchemy_pool import FairQueue, FairQueuePool
 from flasky.compat.sqlite import in_transaction, skip_empty_transaction_ends, sqlite3_connection
 
@@ -62,6 +64,56 @@ async def test_the_sqlite3_connection_is_reached_through_the_adapter_and_aiosqli
             assert in_transaction(dbapi_connection) is False
     finally:
         await engine.dispose()
+
+
+async def test_a_statement_on_aiosqlite_takes_one_thread_hop_and_behaves_as_before(tmp_path):
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.sqlite'}")
+    event.listen(engine.sync_engine, "connect", lambda dbapi, record: one_hop_statements(dbapi))
+    try:
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).dbapi_connection
+            assert type(raw) is OneHopConnection
+            assert isinstance(raw.cursor(), OneHopCursor)
+            hops = 0
+            driver = raw._connection  # aiosqlite's; every call it queues goes through _execute
+            in_thread = driver._execute
+
+            async def counted(fn, *args, **kwargs):
+                nonlocal hops
+                hops += 1
+                return await in_thread(fn, *args, **kwargs)
+
+            driver._execute = counted
+            await connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            inserted = await connection.execute(text("INSERT INTO t (v) VALUES ('a')"))
+            assert inserted.lastrowid == 1
+            await connection.execute(
+                text("INSERT INTO t (v) VALUES (:v)"), [{"v": "b"}, {"v": "c"}]
+            )
+            hops = 0
+            rows = (await connection.execute(text("SELECT id, v FROM t ORDER BY id"))).all()
+            assert hops == 1
+            assert [tuple(row) for row in rows] == [(1, "a"), (2, "b"), (3, "c")]
+            result = await connection.execute(text("SELECT v FROM t ORDER BY id"))
+            assert result.keys() == ["v"] and result.fetchmany(2) == [("a",), ("b",)]
+            assert result.fetchone() == ("c",) and result.fetchone() is None
+            updated = await connection.execute(text("UPDATE t SET v = 'z' WHERE id > 1"))
+            assert updated.rowcount == 2
+            # A driver error still reaches SQLAlchemy as a DBAPI error.
+            from sqlalchemy.exc import OperationalError
+
+            with pytest.raises(OperationalError, match="no such table"):
+                await connection.exec_driver_sql("SELECT * FROM missing")
+            # Streaming results keep SQLAlchemy's own server-side cursor.
+            streamed = await connection.stream(text("SELECT v FROM t ORDER BY id"))
+            assert [row.v async for row in streamed] == ["a", "z", "z"]
+    finally:
+        await engine.dispose()
+
+
+def test_one_hop_refuses_a_connection_it_does_not_know():
+    with pytest.raises(RuntimeError, match="internals changed"):
+        one_hop_statements(object())
 
 
 def test_an_unknown_connection_chain_fails_loudly_instead_of_skipping_commits():

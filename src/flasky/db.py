@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from flasky.compat.aiosqlite_cursor import one_hop_statements
 from flasky.compat.sqlalchemy_pool import FairQueuePool
 from flasky.compat.sqlite import in_transaction, skip_empty_transaction_ends
 
@@ -205,6 +206,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+        # Each statement in one aiosqlite thread hop, not four (flasky/compat).
+        one_hop_statements(dbapi_connection)
         # Take over transaction control from the driver so BEGIN can be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
