@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 from quart import url_for as quart_url_for
@@ -84,3 +85,82 @@ def test_context_processors_run_on_the_loop(app):
         assert FLASK_DEFAULT_CONTEXT_PROCESSOR not in processors
         for processor in processors:
             assert inspect.iscoroutinefunction(processor)
+
+
+# -- rows rendered once and shared between readers (CachedFragments) --------------------------
+
+SHARED_ROW_TEMPLATES = ["main/_comment.html", "main/_post.html"]
+
+
+@pytest.mark.parametrize("name", SHARED_ROW_TEMPLATES)
+def test_shared_row_templates_read_only_their_arguments_and_two_globals(app, name):
+    """A shared row is served to every reader: it must not read the request, the
+    session, the current user or the CSRF token (they would leak between readers)."""
+    from jinja2 import meta
+
+    source = app.jinja_env.loader.get_source(app.jinja_env, name)[0]
+    assert meta.find_undeclared_variables(app.jinja_env.parse(source)) <= {"url_for", "avatar"}
+
+
+async def test_shared_rows_render_once_per_arguments(app, session):
+    from flasky.queries.comments import comment_by_id
+    from tests.factories import make_comment, make_post, make_user
+
+    ann = await make_user(session, username="ann")
+    comment = await make_comment(session, ann, await make_post(session, ann), body="first")
+    item = await comment_by_id(session, comment.id)
+    await session.commit()
+    fragments = app.jinja_env.globals["cached_fragment"]
+    rendered = []
+    render = fragments.render
+    fragments.render = lambda *args: rendered.append(args) or render(*args)
+    async with app.test_request_context("/"):
+        as_reader = fragments("main/_comment.html", "comment_row", item, False, False)
+        again = fragments("main/_comment.html", "comment_row", item, False, False)
+        as_author = fragments("main/_comment.html", "comment_row", item, False, True)
+    assert again is as_reader and len(rendered) == 2
+    assert "first" in as_reader and "Delete" not in as_reader and "Delete" in as_author
+    # A changed record is a new key: a disabled comment never shows its old row.
+    from dataclasses import replace
+
+    async with app.test_request_context("/"):
+        disabled = fragments(
+            "main/_comment.html", "comment_row", replace(item, disabled=True), False, False
+        )
+    assert "disabled by a moderator" in disabled and "first" not in disabled
+    # Under another mount point, its links follow it.
+    async with app.test_request_context("/", root_path="/blog"):
+        mounted = fragments("main/_comment.html", "comment_row", item, False, False)
+    assert 'href="/blog/user/ann"' in mounted and 'href="/user/ann"' in as_reader
+
+
+async def test_shared_rows_are_bounded_and_unhashable_arguments_render_uncached(app):
+    from flasky.templating import CachedFragments
+
+    fragments = CachedFragments(app, max_chars=3000)
+    # Any macro will do for the table's bounds (this one is not fit to share: CSRF token).
+    async with app.test_request_context("/"):
+        for number in range(20):
+            fragments("main/_macros.html", "post_button", f"/act/{number}", "Go")
+            assert fragments.html.held <= 3000
+        assert len(fragments.html) < 20
+        fragments("main/_macros.html", "post_button", ["unhashable"], "Go")
+    assert all(["unhashable"] not in key for key in fragments.html)
+
+
+async def test_the_post_page_shows_each_reader_their_own_delete_links(client, session):
+    from tests.factories import login_as, make_comment, make_post, make_user
+
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    post = await make_post(session, ann)
+    await make_comment(session, bob, post, body="by bob")
+    delete_link = re.compile(r'href="/comment/\d+/delete"')
+    anonymous = await (await client.get(f"/post/{post.id}")).get_data(as_text=True)
+    login_as(client, bob)
+    as_bob = await (await client.get(f"/post/{post.id}")).get_data(as_text=True)
+    login_as(client, ann)
+    as_ann = await (await client.get(f"/post/{post.id}")).get_data(as_text=True)
+    assert "by bob" in anonymous and not delete_link.search(anonymous)
+    assert delete_link.search(as_bob)
+    assert not delete_link.search(as_ann)  # the post's author, but not the comment's

@@ -29,6 +29,9 @@ def create_app(config_name: str | None = None) -> Quart:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(settings)
+    from flasky.json_provider import OrjsonProvider
+
+    app.json = OrjsonProvider(app)  # Flask's JSON rules, encoded by orjson
     app.config["FLASKY_CONFIG"] = settings.NAME
 
     from flasky import (

@@ -39,6 +39,7 @@ from flasky import (
 )
 from flasky.auth.views import record_visit_and_gate_unconfirmed
 from flasky.disconnects import FinishAfterDisconnect
+from flasky.memo import BoundedTable
 
 Hook = Callable[..., Any]
 Middleware = Callable[[Quart, Any], Any]
@@ -156,7 +157,7 @@ def remember_async_forms(app: Quart, max_entries: int = 1024) -> None:
     request (after_this_request callbacks) cannot grow the table without limit.
     """
     ensure_async = app.ensure_async
-    known: dict[Callable[..., Any], Callable[..., Any]] = {}
+    known: BoundedTable[Callable[..., Any]] = BoundedTable(max_entries)
 
     def remembered(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
@@ -165,10 +166,7 @@ def remember_async_forms(app: Quart, max_entries: int = 1024) -> None:
             pass
         except TypeError:  # unhashable callable
             return ensure_async(func)
-        if len(known) >= max_entries:
-            known.clear()
-        result = known[func] = ensure_async(func)
-        return result
+        return known.store(func, ensure_async(func))
 
     app.ensure_async = remembered  # type: ignore[method-assign]
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from quart import current_app
+
+from flasky.compat.quart_templating import current_url_adapter
+from flasky.memo import BoundedTable
 from flasky.models import Permission, User
 from flasky.queries.comments import CommentItem
 from flasky.queries.pagination import Page
@@ -20,6 +24,28 @@ def absolute_url_for(endpoint: str, **values: Any) -> str:
 
 
 def post_json(post: PostItem) -> dict[str, Any]:
+    """A post's JSON. A list builds three absolute URLs per post (most of its cost): the
+    representation is kept per post record and URL base (scheme, host and mount point,
+    which the URLs depend on) and handed out as a copy, so a caller may change it."""
+    adapter = current_url_adapter()
+    if adapter is None:
+        return _post_json(post)
+    try:
+        table = current_app.extensions[POST_JSON_TABLE]
+    except KeyError:
+        table = current_app.extensions[POST_JSON_TABLE] = BoundedTable(POST_JSON_CAPACITY)
+    key = (adapter.url_scheme, adapter.server_name, adapter.script_name, post)
+    try:
+        return dict(table[key])
+    except KeyError:
+        return dict(table.store(key, _post_json(post)))
+
+
+POST_JSON_TABLE = "api_post_json"
+POST_JSON_CAPACITY = 4096
+
+
+def _post_json(post: PostItem) -> dict[str, Any]:
     return {
         "url": absolute_url_for("api.get_post", id=post.id),
         "body": post.body,

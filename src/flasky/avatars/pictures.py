@@ -20,6 +20,7 @@ from quart.wrappers import Request
 
 from flasky.avatars.images import MAX_UPLOAD_BYTES
 from flasky.compat.quart_templating import current_url_adapter
+from flasky.memo import BoundedTable
 from flasky.models.user import email_hash, gravatar_url
 from flasky.templating import url_for
 
@@ -89,8 +90,7 @@ class AvatarTags:
 
     def __init__(self, app: Quart, max_entries: int = 4096) -> None:
         self.app = app
-        self.max_entries = max_entries
-        self.tags: dict[tuple, Markup] = {}
+        self.tags: BoundedTable[Markup] = BoundedTable(max_entries)
 
     def __call__(self, user: Any, size: int, css: str = "rounded") -> Markup:
         adapter = current_url_adapter()
@@ -107,11 +107,7 @@ class AvatarTags:
             return self.tags[key]
         except KeyError:
             pass
-        tag = self.build(user, size, css)
-        if len(self.tags) >= self.max_entries:
-            self.tags.clear()
-        self.tags[key] = tag
-        return tag
+        return self.tags.store(key, self.build(user, size, css))
 
     def build(self, user: Any, size: int, css: str) -> Markup:
         fallback = ""
