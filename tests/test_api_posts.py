@@ -20,8 +20,6 @@ def app_config() -> dict:
     return {"FLASKY_POSTS_PER_PAGE": PER_PAGE}
 
 
-
-
 async def test_posts(api, john):
     empty = await api.post("/api/v1/posts/", auth=JOHN, json={"body": ""})
     assert empty.status_code == 400
@@ -142,6 +140,29 @@ async def test_post_counts_its_comments(api, session, john):
     fetched = await api.get(f"/api/v1/posts/{post.id}", auth=JOHN)
     assert fetched.json["comment_count"] == 2
     assert fetched.json["comments_url"] == f"http://localhost/api/v1/posts/{post.id}/comments/"
+
+
+async def test_a_posts_json_is_reused_until_the_post_changes(api, session, john, app):
+    post = await make_post(session, john, body="before")
+    first = await api.get(f"/api/v1/posts/{post.id}", auth=JOHN)
+    kept = app.extensions["api_post_json"]
+    assert len(kept) == 1
+    # What a view does with its copy never reaches the kept representation.
+    async with app.test_request_context("/"):
+        from flasky.api.representations import post_json
+
+        (item,) = [key[-1] for key in kept]
+        post_json(item)["body"] = "changed by a caller"
+        assert post_json(item)["body"] == "before"
+    await make_comment(session, john, post)
+    counted = await api.get(f"/api/v1/posts/{post.id}", auth=JOHN)
+    edited = await api.put(f"/api/v1/posts/{post.id}", auth=JOHN, json={"body": "after"})
+    assert (first.json["comment_count"], counted.json["comment_count"]) == (0, 1)
+    assert edited.json["body"] == "after"
+    assert (await api.get(f"/api/v1/posts/{post.id}", auth=JOHN)).json["body"] == "after"
+    # Another host is another set of absolute URLs.
+    other = await api.get(f"/api/v1/posts/{post.id}", auth=JOHN, headers={"Host": "other.example"})
+    assert other.json["url"] == f"http://other.example/api/v1/posts/{post.id}"
 
 
 async def make_posts(session, author, count: int) -> list[Post]:
