@@ -87,3 +87,21 @@ async def test_the_post_page_counts_its_comments_once_not_once_per_comment_shown
     post_part, comments_part = sql.split("union all")
     assert "count(" in post_part and "limit" not in post_part
     assert "count(" not in comments_part
+
+
+async def test_plain_column_reads_skip_the_orm_but_see_this_sessions_writes(session):
+    from sqlalchemy import func, select
+
+    from flasky.models import Post, User
+    from flasky.queries.records import plain_columns, read_rows, read_scalar
+    from tests.factories import make_user
+
+    assert plain_columns(select(Post.id.label("id"), func.count(Post.id)))
+    assert not plain_columns(select(User, Post.id.label("id")))
+    ann = await make_user(session, username="ann")
+    session.add(Post(body="not flushed yet", author_id=ann.id))
+    rows = await read_rows(session, select(Post.body.label("body")), {})
+    assert [row.body for row in rows] == ["not flushed yet"]
+    assert await read_scalar(session, select(func.count(Post.id)), {}) == 1
+    assert await read_scalar(session, select(Post.id).where(Post.id < 0), {}) is None
+    await session.rollback()

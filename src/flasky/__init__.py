@@ -30,8 +30,10 @@ def create_app(config_name: str | None = None) -> Quart:
     )
     app.config.from_object(settings)
     from flasky.json_provider import OrjsonProvider
+    from flasky.security import SessionCookieInterface
 
     app.json = OrjsonProvider(app)  # Flask's JSON rules, encoded by orjson
+    app.session_interface = SessionCookieInterface()  # its signer made once
     app.config["FLASKY_CONFIG"] = settings.NAME
 
     from flasky import (

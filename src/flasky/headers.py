@@ -36,10 +36,16 @@ SECURITY_HEADERS = {
 }
 
 
+_SECURITY_ITEMS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
+
+
 async def add_security_headers(response: Response) -> Response:
     """Set the headers a view has not set itself (a view may loosen its own policy)."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # One pass over the response's headers, not one search per header set.
+    present = {name.lower() for name, _ in response.headers.items()}
+    response.headers.extend(
+        [(name, value) for key, name, value in _SECURITY_ITEMS if key not in present]
+    )
     # HSTS only means something over HTTPS; behind a proxy, request.is_secure relies on
     # the forwarded-headers fix being configured (proxies.py, FLASKY_PROXY_COUNT).
     hsts_max_age = current_app.config["FLASKY_HSTS_MAX_AGE"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -13,8 +14,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from quart import Quart, current_app, has_app_context
+from quart.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -138,8 +140,25 @@ class InvalidToken(Exception):
     """The token is malformed, forged, expired or made for another purpose."""
 
 
+class SessionCookieInterface(SecureCookieSessionInterface):
+    """Quart's signed session cookie (flashed messages), its signer made once per set
+    of keys instead of once per request, cookie or not (~1.5 % of a request's CPU)."""
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        remembered = getattr(self, "_signer", None)
+        if remembered is None or remembered[0] != keys:
+            remembered = self._signer = (keys, super().get_signing_serializer(app))
+        return remembered[1]
+
+
 def _serializer(purpose: str, secret_key: str | None = None) -> URLSafeSerializer:
-    key = secret_key or current_app.config["SECRET_KEY"]
+    return _serializer_for(secret_key or current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer_for(key: str | bytes, purpose: str) -> URLSafeSerializer:
+    # Made once per key and purpose: every API request reads a token.
     return URLSafeSerializer(key, salt=f"flasky.{purpose}")
 
 

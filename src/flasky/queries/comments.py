@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flasky.models import Comment, Post, User
 from flasky.queries.pagination import LAST_PAGE, MAX_OFFSET, Listing, Page, paginate
 from flasky.queries.posts import POST_COLUMNS, PostItem, post_by_id
-from flasky.queries.records import columns_by_label
+from flasky.queries.records import columns_by_label, read_rows
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
@@ -125,7 +125,7 @@ async def post_with_comments_page(
         )
         return shown, listed
     window = Listing.bounds({"post_id": post_id}, page, per_page)
-    rows = (await session.execute(_post_with_comment_page(), window)).all()
+    rows = await read_rows(session, _post_with_comment_page(), window)
     if not rows:
         return None
     labels = rows[0]._fields
@@ -165,5 +165,5 @@ def _comment_by_id() -> Select:
 
 
 async def comment_by_id(session: AsyncSession, comment_id: int) -> CommentItem | None:
-    rows = (await session.execute(_comment_by_id(), {"comment_id": comment_id})).all()
+    rows = await read_rows(session, _comment_by_id(), {"comment_id": comment_id})
     return CommentItem.from_rows(rows)[0] if rows else None

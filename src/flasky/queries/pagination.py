@@ -16,6 +16,8 @@ from quart import current_app, request
 from sqlalchemy import BigInteger, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flasky.queries.records import plain_columns, read_rows, read_scalar
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -115,6 +117,10 @@ class Listing:
         return {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
 
     @cached_property
+    def plain_columns(self) -> bool:
+        return plain_columns(self.stmt)
+
+    @cached_property
     def window(self) -> Select:
         return self.stmt.limit(PAGE_LIMIT).offset(PAGE_OFFSET)
 
@@ -145,15 +151,21 @@ async def paginate(
     """
     if total is None and page != LAST_PAGE and (page - 1) * per_page <= MAX_OFFSET:
         window = listing.bounds(params, page, per_page)
-        rows = list((await session.execute(listing.window_with_total, window)).all())
+        rows = await _rows(session, listing, listing.window_with_total, window)
         if rows:
             return Page(rows, page, per_page, rows[0]._mapping[TOTAL])
     if total is None:
-        total = (await session.scalar(listing.count_stmt, params)) or 0
+        total = (await read_scalar(session, listing.count_stmt, params)) or 0
     pages = max(1, -(-total // per_page))
     if page == LAST_PAGE:
         page = pages
     if page > pages:
         return Page([], page, per_page, total)
     window = listing.bounds(params, page, per_page)
-    return Page(list((await session.execute(listing.window, window)).all()), page, per_page, total)
+    return Page(await _rows(session, listing, listing.window, window), page, per_page, total)
+
+
+async def _rows(session: AsyncSession, listing: Listing, stmt: Select, params: dict) -> list[Row]:
+    if listing.plain_columns:
+        return await read_rows(session, stmt, params)
+    return list((await session.execute(stmt, params)).all())

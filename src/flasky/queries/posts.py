@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flasky.models import Comment, Follow, Post, User
 from flasky.queries.pagination import Listing, Page, paginate
-from flasky.queries.records import columns_by_label
+from flasky.queries.records import columns_by_label, read_rows
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
@@ -144,5 +144,5 @@ def _post_by_id() -> Select:
 
 async def post_by_id(session: AsyncSession, post_id: int) -> PostItem | None:
     """One post with its author and comment count, in one statement."""
-    rows = (await session.execute(_post_by_id(), {"post_id": post_id})).all()
+    rows = await read_rows(session, _post_by_id(), {"post_id": post_id})
     return PostItem.from_rows(rows)[0] if rows else None

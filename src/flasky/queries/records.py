@@ -8,10 +8,12 @@ row: a RowMapping lookup per field made building a page of 20 posts ~70 % dearer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Executable, Row, Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def columns_by_label(rows: Sequence[Row], labels: Sequence[str]) -> Callable[[Row], tuple]:
@@ -24,3 +26,31 @@ def columns_by_label(rows: Sequence[Row], labels: Sequence[str]) -> Callable[[Ro
         # The usual case, labels in the record's order: one slice, as cheap as by position.
         return itemgetter(slice(start, start + len(positions)))
     return itemgetter(*positions) if len(positions) > 1 else lambda row: (row[start],)
+
+
+def plain_columns(statement: Select) -> bool:
+    """Whether a select's rows are plain columns, which read_rows can run, rather than
+    ORM entities (`select(User, ...)`), which need the session's execute."""
+    return not any(isinstance(column["type"], type) for column in statement.column_descriptions)
+
+
+async def read_rows(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> list[Row]:
+    """The rows of a statement of plain, labelled columns (no ORM entities), run on the
+    session's connection and transaction. The session's own execute would put the rows
+    through the ORM's result machinery for nothing: ~0.15 ms of CPU a statement on
+    SQLite (0.70 -> 0.55 ms for a page of 20 posts). Pending ORM changes are flushed
+    first, as the session would (autoflush), so a read sees this request's writes."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return list((await connection.execute(statement, params)).all())
+
+
+async def read_scalar(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Any:
+    """The first column of the first row (None when there is none), as read_rows runs it."""
+    rows = await read_rows(session, statement, params)
+    return rows[0][0] if rows else None

@@ -49,6 +49,7 @@ from flasky.models.search_index import (
 )
 from flasky.queries.pagination import MAX_OFFSET, PAGE_LIMIT, PAGE_OFFSET, TOTAL, Listing, Page
 from flasky.queries.posts import POST_COLUMNS, PostItem
+from flasky.queries.records import read_rows, read_scalar
 from flasky.queries.search_syntax import SearchQuery, parse
 from flasky.queries.users import AUTHOR_COLUMNS, post_count_of
 
@@ -257,13 +258,13 @@ async def search_posts(
     page_stmt, total_stmt = _post_statements(dialect, dialect == "postgresql" and query.has_phrase)
     params = {"query": _query_value(query, dialect), "candidates": candidates}
     window = {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
-    rows = (await session.execute(page_stmt, window)).all()
+    rows = await read_rows(session, page_stmt, window)
     if rows:
         escaped = dialect == "postgresql"
         found = _found_posts(rows, escaped)
         return Page(found, page, per_page, rows[0]._mapping[TOTAL])
     # Nothing on the first page means nothing at all; past it, the total is counted.
-    total = 0 if page == 1 else (await session.scalar(total_stmt, params)) or 0
+    total = 0 if page == 1 else (await read_scalar(session, total_stmt, params)) or 0
     return Page([], page, per_page, total)
 
 
@@ -284,9 +285,9 @@ async def search_people(
     listing = _people_listing(dialect)
     params = {"query": _query_value(query, dialect)}
     window = listing.bounds(params, page, per_page)
-    rows = (await session.execute(listing.window_with_total, window)).all()
+    rows = (await session.execute(listing.window_with_total, window)).all()  # User entities
     if rows:
         people = [FoundPerson(row._mapping["User"], row._mapping["post_count"]) for row in rows]
         return Page(people, page, per_page, rows[0]._mapping[TOTAL])
-    total = 0 if page == 1 else (await session.scalar(listing.count_stmt, params)) or 0
+    total = 0 if page == 1 else (await read_scalar(session, listing.count_stmt, params)) or 0
     return Page([], page, per_page, total)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from flasky.models import Comment, Follow, Post, User
 from flasky.models.user import email_key, gravatar_url
-from flasky.queries.records import columns_by_label
+from flasky.queries.records import columns_by_label, read_rows
 
 # Lists read plain columns into small frozen records rather than ORM instances: no
 # identity map, no instance state, no lazy attribute to trip over in a template. Loading
@@ -169,7 +169,7 @@ async def profile_stats(
     if viewer_id == user.id:
         viewer_id = None
     params = _viewer_params({"user_id": user.id}, viewer_id)
-    row = (await session.execute(_profile_stats(viewer_id is not None), params)).one()
+    row = (await read_rows(session, _profile_stats(viewer_id is not None), params))[0]
     return ProfileStats.from_row(row, user.id, viewer_id)
 
 
