@@ -15,6 +15,7 @@ from quart.templating import Environment
 from flasky.compat.quart_templating import FLASK_DEFAULT_CONTEXT_PROCESSOR, current_url_adapter
 from flasky.memo import BoundedTable
 from flasky.models.post import reading_time
+from flasky.models.role import Permission
 
 
 def isoformat_utc(value: datetime | None) -> str:
@@ -205,6 +206,8 @@ def init_app(app: Quart) -> None:
     urls = app.extensions["urls"] = MemoizedUrls(app)
     app.jinja_env.globals["url_for"] = urls
     app.jinja_env.globals["cached_fragment"] = CachedFragments(app)
+    # For macros imported without the page's context (loaded once, not per render).
+    app.jinja_env.globals["Permission"] = Permission
     app.jinja_env.filters["isoutc"] = isoformat_utc
     app.jinja_env.filters["time_ago"] = time_ago
     app.jinja_env.filters["reading_time"] = reading_time
