@@ -164,3 +164,22 @@ async def test_the_post_page_shows_each_reader_their_own_delete_links(client, se
     assert "by bob" in anonymous and not delete_link.search(anonymous)
     assert delete_link.search(as_bob)
     assert not delete_link.search(as_ann)  # the post's author, but not the comment's
+
+
+async def test_an_edited_row_template_is_a_new_key_where_templates_reload(app):
+    from jinja2 import DictLoader
+
+    from flasky.templating import CachedFragments
+
+    sources = {"row.html": "{% macro row(n) %}old {{ n }}{% endmacro %}"}
+    loader, reload = app.jinja_env.loader, app.jinja_env.auto_reload
+    app.jinja_env.loader = DictLoader(sources)
+    app.jinja_env.auto_reload = True
+    try:
+        fragments = CachedFragments(app)
+        async with app.test_request_context("/"):
+            assert fragments("row.html", "row", 1) == "old 1"
+            sources["row.html"] = "{% macro row(n) %}new {{ n }}{% endmacro %}"
+            assert fragments("row.html", "row", 1) == "new 1"
+    finally:
+        app.jinja_env.loader, app.jinja_env.auto_reload = loader, reload

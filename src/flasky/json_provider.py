@@ -25,7 +25,8 @@ class OrjsonProvider(DefaultJSONProvider):
         # Flask's compact response passes only its separators, which are orjson's own.
         if not kwargs or kwargs == {"separators": (",", ":")}:
             try:
-                return orjson.dumps(obj, default=self.default, option=OPTIONS).decode()
+                options = OPTIONS if self.sort_keys else OPTIONS & ~orjson.OPT_SORT_KEYS
+                return orjson.dumps(obj, default=self.default, option=options).decode()
             except orjson.JSONEncodeError:
                 pass
         return super().dumps(obj, **kwargs)

@@ -142,10 +142,12 @@ class CachedFragments:
 
     def __call__(self, template: str, macro: str, *args: Any) -> Markup:
         adapter = current_url_adapter()
+        env = self.app.jinja_env
         key = (
             None if adapter is None else adapter.script_name,
             self.app.config["FLASKY_AVATARS"],
-            template,
+            # Where templates reload when edited (development), the edited one is a new key.
+            env.get_template(template) if env.auto_reload else template,
             macro,
             *args,
         )
