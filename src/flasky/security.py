@@ -144,12 +144,14 @@ class SessionCookieInterface(SecureCookieSessionInterface):
     """Quart's signed session cookie (flashed messages), its signer made once per set
     of keys instead of once per request, cookie or not (~1.5 % of a request's CPU)."""
 
+    # (the keys it was made with, the signer)
+    _signer: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        remembered = getattr(self, "_signer", None)
-        if remembered is None or remembered[0] != keys:
-            remembered = self._signer = (keys, super().get_signing_serializer(app))
-        return remembered[1]
+        if self._signer is None or self._signer[0] != keys:
+            self._signer = (keys, super().get_signing_serializer(app))
+        return self._signer[1]
 
 
 def _serializer(purpose: str, secret_key: str | None = None) -> URLSafeSerializer:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -114,9 +113,6 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     def nextset(self) -> None:
         return None
-
-    def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        return super().fetchmany(self._arraysize if size is None else size)
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
