@@ -140,6 +140,28 @@ async def test_connections_go_to_the_longest_waiting(queue_class):
         assert sorted(order) == sorted(everyone)
 
 
+async def test_a_free_connection_is_taken_at_once_when_nobody_waits():
+    queue = FairQueue(maxsize=1)
+    queue.put_nowait("the connection")
+    assert await greenlet_spawn(queue.get, True, None) == "the connection"
+    assert queue._turnstile is None  # never needed: no lock, timeout or switch
+
+
+async def test_a_woken_waiter_is_not_overtaken_by_the_quick_way():
+    queue = FairQueue(maxsize=1)
+    queue.put_nowait("the connection")
+    queue._turnstile = asyncio.Lock()
+    await queue._turnstile.acquire()
+    waiter = asyncio.create_task(greenlet_spawn(queue.get, True, None))
+    await asyncio.sleep(0.01)  # queued at the turnstile
+    assert not queue._nobody_waiting()
+    queue._turnstile.release()
+    # Woken but not yet run, the waiter leaves the lock reading as free: still its turn.
+    assert not queue._turnstile.locked() and not queue._nobody_waiting()
+    assert await waiter == "the connection"
+    assert queue._nobody_waiting()
+
+
 async def test_pool_timeout_still_applies(tmp_path):
     engine = create_async_engine(
         f"sqlite+aiosqlite:///{tmp_path / 'timeout.sqlite'}",

@@ -89,7 +89,12 @@ def test_context_processors_run_on_the_loop(app):
 
 # -- rows rendered once and shared between readers (CachedFragments) --------------------------
 
-SHARED_ROW_TEMPLATES = ["main/_comment.html", "main/_post.html"]
+# Each shared template, with the globals it may read besides its arguments.
+SHARED_ROW_TEMPLATES = {
+    "main/_comment.html": {"url_for", "avatar", "cached_fragment"},
+    "main/_post.html": {"url_for", "avatar", "cached_fragment"},
+    "main/_pagination.html": {"url_for", "page_numbers"},
+}
 
 
 @pytest.mark.parametrize("name", SHARED_ROW_TEMPLATES)
@@ -99,7 +104,8 @@ def test_shared_row_templates_read_only_their_arguments_and_two_globals(app, nam
     from jinja2 import meta
 
     source = app.jinja_env.loader.get_source(app.jinja_env, name)[0]
-    assert meta.find_undeclared_variables(app.jinja_env.parse(source)) <= {"url_for", "avatar"}
+    read = meta.find_undeclared_variables(app.jinja_env.parse(source))
+    assert read <= SHARED_ROW_TEMPLATES[name]
 
 
 async def test_shared_rows_render_once_per_arguments(app, session):
@@ -121,17 +127,39 @@ async def test_shared_rows_render_once_per_arguments(app, session):
     assert again is as_reader and len(rendered) == 2
     assert "first" in as_reader and "Delete" not in as_reader and "Delete" in as_author
     # A changed record is a new key: a disabled comment never shows its old row.
-    from dataclasses import replace
-
     async with app.test_request_context("/"):
         disabled = fragments(
-            "main/_comment.html", "comment_row", replace(item, disabled=True), False, False
+            "main/_comment.html", "comment_row", item._replace(disabled=True), False, False
         )
     assert "disabled by a moderator" in disabled and "first" not in disabled
     # Under another mount point, its links follow it.
     async with app.test_request_context("/", root_path="/blog"):
         mounted = fragments("main/_comment.html", "comment_row", item, False, False)
     assert 'href="/blog/user/ann"' in mounted and 'href="/user/ann"' in as_reader
+
+
+async def test_a_list_is_shared_whole_and_a_changed_list_renders_only_its_new_row(
+    client, session
+):
+    from tests.factories import make_post, make_user
+
+    ann = await make_user(session, username="ann")
+    for number in range(3):
+        await make_post(session, ann, body=f"post {number}")
+    fragments = client.app.jinja_env.globals["cached_fragment"]
+    rendered: list[str] = []
+    render = fragments.render
+    fragments.render = lambda template, macro, args, kwargs=None: (
+        rendered.append(macro) or render(template, macro, args, kwargs)
+    )
+    await client.get("/")
+    assert sorted(rendered) == ["post_row"] * 3 + ["post_rows"]
+    again = await (await client.get("/")).get_data(as_text=True)
+    assert len(rendered) == 4 and "post 2" in again  # the whole list from the table
+    await make_post(session, ann, body="the newest")
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert rendered[4:] == ["post_rows", "post_row"]  # the list anew, one row rendered
+    assert "the newest" in page and "post 0" in page
 
 
 async def test_shared_rows_are_bounded_and_unhashable_arguments_render_uncached(app):
@@ -144,8 +172,47 @@ async def test_shared_rows_are_bounded_and_unhashable_arguments_render_uncached(
             fragments("main/_macros.html", "post_button", f"/act/{number}", "Go")
             assert fragments.html.held <= 3000
         assert len(fragments.html) < 20
-        fragments("main/_macros.html", "post_button", ["unhashable"], "Go")
-    assert all(["unhashable"] not in key for key in fragments.html)
+        fragments("main/_macros.html", "post_button", {"unhashable": 1}, "Go")
+    assert all({"unhashable": 1} not in key for key in fragments.html)
+
+
+async def test_page_links_are_shared_per_page_list_and_arguments(client, session):
+    from tests.factories import make_post, make_user
+
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    for _ in range(3):
+        await make_post(session, ann)
+        await make_post(session, bob)
+    await session.commit()
+    client.app.config["FLASKY_POSTS_PER_PAGE"] = 1
+    fragments = client.app.jinja_env.globals["cached_fragment"]
+    first = await (await client.get("/user/ann?page=2")).get_data(as_text=True)
+    keys = [key for key in fragments.html if "page_links" in key]
+    assert len(keys) == 1 and ("username", "ann") in keys[0]
+    # The same page of the same list again: the stored links, not a second rendering.
+    await client.get("/user/ann?page=2")
+    assert [key for key in fragments.html if "page_links" in key] == keys
+    # Another user's list and another page are their own entries, with their own links.
+    as_bob = await (await client.get("/user/bob?page=3")).get_data(as_text=True)
+    assert len([key for key in fragments.html if "page_links" in key]) == 2
+    assert 'href="/user/ann?page=1"' in first and 'href="/user/ann?page=3"' in first
+    assert 'aria-current="page"><a class="page-link" href="/user/ann?page=2"' in first
+    assert 'href="/user/bob?page=2"' in as_bob and "/user/ann" not in as_bob.split("pagination")[1]
+
+
+async def test_search_page_links_are_not_shared(client, session):
+    from tests.factories import make_post, make_user
+
+    ann = await make_user(session, username="ann")
+    for _ in range(3):
+        await make_post(session, ann, body="a searchable walrus")
+    await session.commit()
+    client.app.config["FLASKY_POSTS_PER_PAGE"] = 1
+    fragments = client.app.jinja_env.globals["cached_fragment"]
+    page = await (await client.get("/search?q=walrus")).get_data(as_text=True)
+    assert "q=walrus&amp;page=2" in page or "page=2&amp;q=walrus" in page
+    assert not any("walrus" in repr(key) for key in fragments.html)
 
 
 async def test_the_post_page_shows_each_reader_their_own_delete_links(client, session):

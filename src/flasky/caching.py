@@ -56,8 +56,10 @@ def _signed_in() -> bool:
     return user is not None and not getattr(user, "is_anonymous", True)
 
 
-def cache_policy(response: Response) -> str:
-    if is_static(request.endpoint) and response.status_code in (200, 304):
+def cache_policy(response: Response, static: bool | None = None) -> str:
+    if static is None:
+        static = is_static(request.endpoint)
+    if static and response.status_code in (200, 304):
         return LONG_LIVED if request.args.get("v") else REVALIDATE
     if (
         request.method not in ("GET", "HEAD")
@@ -71,12 +73,17 @@ def cache_policy(response: Response) -> str:
 
 
 async def set_cache_headers(response: Response) -> Response:
-    if "Cache-Control" not in response.headers or is_static(request.endpoint):
-        response.headers["Cache-Control"] = cache_policy(response)
-        if response.headers["Cache-Control"] == LONG_LIVED:
+    static = is_static(request.endpoint)
+    headers = response.headers
+    if static or "Cache-Control" not in headers:
+        policy = headers["Cache-Control"] = cache_policy(response, static)
+        if policy == LONG_LIVED:
             response.expires = None
-    if not is_static(request.endpoint) and request.blueprint != "api":
-        response.vary.add("Cookie")
+    if not static and request.blueprint != "api":
+        if "Vary" in headers:
+            response.vary.add("Cookie")
+        else:  # the usual case, without parsing and rewriting a header set
+            headers["Vary"] = "Cookie"
     return response
 
 

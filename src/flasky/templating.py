@@ -16,6 +16,7 @@ from flasky.compat.quart_templating import FLASK_DEFAULT_CONTEXT_PROCESSOR, curr
 from flasky.memo import BoundedTable
 from flasky.models.post import reading_time
 from flasky.models.role import Permission
+from flasky.queries.pagination import page_numbers
 
 
 def isoformat_utc(value: datetime | None) -> str:
@@ -120,27 +121,35 @@ class MemoizedUrls:
         return url
 
 
+_KEYWORDS = object()
+
+
 class CachedFragments:
-    """Templates' `cached_fragment(template, macro, *args)`: a macro's HTML for these
-    arguments, rendered once and then looked up.
+    """Templates' `cached_fragment(template, macro, *args, **kwargs)`: a macro's HTML for
+    these arguments, rendered once and then looked up.
 
     A post page shows the same page of comments to every reader, and each row cost a
     macro call, two links, the avatar, the time and a dozen escapes: ~40 % of the post
-    page's render in the benchmark's profile. A row macro fit for this reads only its
-    arguments (frozen records and flags for what differs per viewer), `url_for` and
+    page's render in the benchmark's profile. A macro fit for this reads only its
+    arguments (immutable records and flags for what differs per viewer), `url_for` and
     `avatar`; its HTML is then a function of those arguments plus the mount point and the
     avatar mode, which together are the key. The macro runs in the template's module,
     outside any request's template context, so `current_user` and the CSRF token are not
     even there to leak into a shared row (tests/test_templating.py checks what each such
-    template reads). Unhashable arguments render uncached. Bounded by the characters it
-    holds: cleared when over budget.
+    template reads).
+
+    Whole lists are shared as well as their rows (a list's macro asks for each row
+    here): one lookup per list instead of one per row, while a list that changed by one
+    item renders one row. A list argument is keyed by its items, as a tuple; other
+    unhashable arguments render uncached. Bounded by the characters it holds: cleared
+    when over budget.
     """
 
     def __init__(self, app: Quart, max_chars: int = 4_000_000) -> None:
         self.app = app
         self.html: BoundedTable[Markup] = BoundedTable(max_chars)
 
-    def __call__(self, template: str, macro: str, *args: Any) -> Markup:
+    def __call__(self, template: str, macro: str, *args: Any, **kwargs: Any) -> Markup:
         adapter = current_url_adapter()
         env = self.app.jinja_env
         key = (
@@ -149,20 +158,22 @@ class CachedFragments:
             # Where templates reload when edited (development), the edited one is a new key.
             env.get_template(template) if env.auto_reload else template,
             macro,
-            *args,
+            *[tuple(arg) if type(arg) is list else arg for arg in args],
         )
+        if kwargs:  # behind a marker no positional argument can equal
+            key += (_KEYWORDS, *kwargs.items())
         try:
             return self.html[key]
         except KeyError:
             pass
         except TypeError:  # an unhashable argument
-            return self.render(template, macro, args)
-        html = self.render(template, macro, args)
+            return self.render(template, macro, args, kwargs)
+        html = self.render(template, macro, args, kwargs)
         return self.html.store(key, html, weight=len(html))
 
-    def render(self, template: str, macro: str, args: tuple) -> Markup:
+    def render(self, template: str, macro: str, args: tuple, kwargs: dict | None = None) -> Markup:
         module = self.app.jinja_env.get_template(template).module
-        return Markup(getattr(module, macro)(*args))
+        return Markup(getattr(module, macro)(*args, **(kwargs or {})))
 
 
 def url_for(endpoint: str, **values: Any) -> str:
@@ -210,6 +221,7 @@ def init_app(app: Quart) -> None:
     app.jinja_env.globals["cached_fragment"] = CachedFragments(app)
     # For macros imported without the page's context (loaded once, not per render).
     app.jinja_env.globals["Permission"] = Permission
+    app.jinja_env.globals["page_numbers"] = page_numbers
     app.jinja_env.filters["isoutc"] = isoformat_utc
     app.jinja_env.filters["time_ago"] = time_ago
     app.jinja_env.filters["reading_time"] = reading_time

@@ -1,7 +1,8 @@
 """SQLAlchemy's asyncio pool with connections handed out first come, first served.
 
 Touches `AsyncAdaptedQueue._queue`, `QueuePool._queue_class` and the pool's
-`_sqla_logger_namespace` (SQLAlchemy 2.1.9); see the index in flasky/compat/__init__.py.
+`_sqla_logger_namespace` (SQLAlchemy 2.1.9), and `asyncio.Lock._waiters` (CPython 3.11+);
+see the index in flasky/compat/__init__.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class FairQueue(AsyncAdaptedQueue):
     requests lost that race many times over, and p99 latency ran at ~1.7x what the
     throughput implies. Here getters pass a FIFO turnstile (asyncio.Lock hands over in
     order and never lets a newcomer overtake a waiter), so connections go to the
-    longest-waiting request.
+    longest-waiting request. With nobody waiting, a free connection is taken at once,
+    as the stock queue does: no turnstile, timeout or greenlet switch (nearly every
+    checkout of a page view, ~0.03 ms each).
     """
 
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
@@ -40,9 +43,17 @@ class FairQueue(AsyncAdaptedQueue):
         async with asyncio.timeout(seconds):
             return await self._take()
 
+    def _nobody_waiting(self) -> bool:
+        # A released Lock reads as unlocked before its next waiter has run: the waiters
+        # list is what says whether taking a connection now would overtake someone.
+        turnstile = self._turnstile
+        return turnstile is None or not (turnstile.locked() or turnstile._waiters)
+
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         if not block:
             return self.get_nowait()
+        if self._nobody_waiting() and not self._queue.empty():
+            return self._queue.get_nowait()
         try:
             return await_only(self._take() if timeout is None else self._take_within(timeout))
         except TimeoutError as error:

@@ -4,9 +4,9 @@ for moderators and the API), and one by id."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import CompoundSelect, Row, Select, bindparam, cast, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +18,9 @@ from flasky.queries.records import columns_by_label, read_rows
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
-@dataclass(frozen=True, slots=True)
-class CommentItem:
+class CommentItem(NamedTuple):
     # Every field but `author` is a column of COMMENT_COLUMNS, labelled with its name.
+    # A named tuple, like the other list records (queries/users.py says why).
     id: int
     body: str
     body_html: str | None
@@ -40,7 +40,7 @@ class CommentItem:
         return [cls(*columns(row), card(row)) for row in rows]
 
 
-COMMENT_LABELS = tuple(field.name for field in fields(CommentItem) if field.name != "author")
+COMMENT_LABELS = tuple(name for name in CommentItem._fields if name != "author")
 
 COMMENT_COLUMNS = (
     Comment.id.label("id"),

@@ -70,21 +70,32 @@ class Page(Generic[T]):
     def next_num(self) -> int | None:
         return self.page + 1 if self.has_next else None
 
-    def iter_pages(
-        self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2
-    ) -> Iterator[int | None]:
+    def iter_pages(self) -> Iterator[int | None]:
         """Page numbers to show, with None where a run of numbers is left out."""
-        last = 0
-        for number in range(1, self.pages + 1):
-            if (
-                number <= left_edge
-                or self.page - left_current <= number <= self.page + right_current
-                or number > self.pages - right_edge
-            ):
-                if last + 1 != number:
-                    yield None
-                yield number
-                last = number
+        return page_numbers(self.page, self.pages)
+
+
+def page_numbers(
+    page: int,
+    pages: int,
+    left_edge: int = 2,
+    left_current: int = 2,
+    right_current: int = 4,
+    right_edge: int = 2,
+) -> Iterator[int | None]:
+    """The numbers a pagination widget shows for `page` of `pages`: both ends and the
+    neighbourhood of the current page, with None where a run of numbers is left out."""
+    last = 0
+    for number in range(1, pages + 1):
+        if (
+            number <= left_edge
+            or page - left_current <= number <= page + right_current
+            or number > pages - right_edge
+        ):
+            if last + 1 != number:
+                yield None
+            yield number
+            last = number
 
 
 def requested_page(*, allow_last: bool = False) -> int:

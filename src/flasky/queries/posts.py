@@ -9,9 +9,9 @@ are subqueries of that same statement: never a query per row (the book's home pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,9 @@ from flasky.queries.records import columns_by_label, read_rows
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
 
 
-@dataclass(frozen=True, slots=True)
-class PostItem:
+class PostItem(NamedTuple):
     # Every field but `author` is a column of POST_COLUMNS, labelled with the field's name.
+    # A named tuple, like the other list records (queries/users.py says why).
     id: int
     body: str
     body_html: str | None
@@ -51,7 +51,7 @@ class PostItem:
         return cls.from_rows([row], author)[0]
 
 
-POST_LABELS = tuple(field.name for field in fields(PostItem) if field.name != "author")
+POST_LABELS = tuple(name for name in PostItem._fields if name != "author")
 
 # A post's comments, as a column of any statement over posts (evaluated per row).
 POST_COMMENT_COUNT = (
