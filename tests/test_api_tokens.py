@@ -123,6 +123,29 @@ async def test_an_expired_token_is_refused_even_while_its_row_remains(api, sessi
     assert not await works(api, token)
 
 
+async def test_a_token_verified_once_still_expires_and_its_payload_is_a_copy(app, monkeypatch):
+    async with app.app_context():
+        token = security.make_token(security.API, {"id": 7, "sid": "s"}, expiration=60)
+        first = security.read_token(security.API, token)
+        first["id"] = 8  # the caller's copy: the remembered payload is unchanged
+        assert security.read_token(security.API, token)["id"] == 7
+        # Remembered, and still refused once its time is up.
+        real_time = security.time.time
+        monkeypatch.setattr(security.time, "time", lambda: real_time() + 120)
+        with pytest.raises(security.InvalidToken, match="expired"):
+            security.read_token(security.API, token)
+        monkeypatch.undo()
+        # Another purpose or another key is another check, not the remembered payload.
+        with pytest.raises(security.InvalidToken):
+            security.read_token(security.CONFIRM, token)
+        with pytest.raises(security.InvalidToken):
+            security.read_token(security.API, token, secret_key="another key")
+        with pytest.raises(security.InvalidToken):
+            security.read_token(
+                security.API, token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+            )
+
+
 async def test_a_forged_token_naming_a_live_session_of_another_user_is_refused(api, session, john):
     kim = await make_user(session, username="kim", email="kim@example.com")
     token = await api_token(session, kim)

@@ -52,3 +52,16 @@ async def test_responses_are_compact_and_end_with_a_newline(app):
         response = app.json.response({"b": 1, "a": "é"})
     assert await response.get_data(as_text=True) == '{"a":"é","b":1}\n'
     assert response.mimetype == "application/json"
+
+
+async def test_a_response_orjson_refuses_is_encoded_as_flask_would(app):
+    async with app.app_context():
+        response = app.json.response({"n": 2**70})
+        assert await response.get_data(as_text=True) == '{"n":%d}\n' % 2**70
+        # Outside compact mode (debug), Flask's own indented response.
+        app.json.compact = False
+        try:
+            indented = app.json.response({"b": 1})
+        finally:
+            app.json.compact = None
+    assert await indented.get_data(as_text=True) == '{\n  "b": 1\n}\n'

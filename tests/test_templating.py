@@ -138,9 +138,7 @@ async def test_shared_rows_render_once_per_arguments(app, session):
     assert 'href="/blog/user/ann"' in mounted and 'href="/user/ann"' in as_reader
 
 
-async def test_a_list_is_shared_whole_and_a_changed_list_renders_only_its_new_row(
-    client, session
-):
+async def test_a_list_is_shared_whole_and_a_changed_list_renders_only_its_new_row(client, session):
     from tests.factories import make_post, make_user
 
     ann = await make_user(session, username="ann")

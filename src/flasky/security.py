@@ -20,6 +20,8 @@ from quart.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from flasky.memo import BoundedTable
+
 # Token purposes: a token signed for one never verifies for another (a reset token does not
 # confirm an account).
 CONFIRM = "confirm"
@@ -174,15 +176,32 @@ def make_token(
 
 def read_token(purpose: str, token: str, secret_key: str | None = None) -> dict[str, Any]:
     """Return the payload of a valid token, or raise InvalidToken."""
+    key = secret_key or current_app.config["SECRET_KEY"]
     try:
-        data = _serializer(purpose, secret_key).loads(token)
+        data = _verified_payloads[(key, purpose, token)]
+    except KeyError:
+        data = _verify(key, purpose, token)
+    if data["exp"] < time.time():
+        raise InvalidToken("token expired")
+    return dict(data)
+
+
+def _verify(key: str | bytes, purpose: str, token: str) -> dict[str, Any]:
+    try:
+        data = _serializer_for(key, purpose).loads(token)
     except BadSignature as exc:
         raise InvalidToken("bad signature or wrong purpose") from exc
     if not isinstance(data, dict) or not isinstance(data.get("exp"), (int, float)):
         raise InvalidToken("malformed token")
-    if data["exp"] < time.time():
-        raise InvalidToken("token expired")
-    return data
+    return _verified_payloads.store((key, purpose, token), data)
+
+
+# The payloads of tokens whose signature checked out, by key, purpose and token: an API
+# client sends the same token with every request, and the check (base64, HMAC, JSON) was
+# ~4 % of an API call's CPU. Only a correctly signed token gets in, and what it maps to
+# never changes; expiry is checked on every read, and revocation is the caller's
+# database check, as before.
+_verified_payloads: BoundedTable[dict[str, Any]] = BoundedTable(4096)
 
 
 # -- fingerprints: binding a cookie or a token to the credentials it was issued against --

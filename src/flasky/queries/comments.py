@@ -37,7 +37,7 @@ class CommentItem(NamedTuple):
             return []
         columns = columns_by_label(rows, [prefix + label for label in COMMENT_LABELS])
         card = AuthorCard.reader(rows, prefix)
-        return [cls(*columns(row), card(row)) for row in rows]
+        return [tuple.__new__(cls, (*columns(row), card(row))) for row in rows]
 
 
 COMMENT_LABELS = tuple(name for name in CommentItem._fields if name != "author")

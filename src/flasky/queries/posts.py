@@ -41,9 +41,9 @@ class PostItem(NamedTuple):
             return []
         columns = columns_by_label(rows, POST_LABELS)
         if author is not None:
-            return [cls(*columns(row), author) for row in rows]
+            return [tuple.__new__(cls, (*columns(row), author)) for row in rows]
         card = AuthorCard.reader(rows)
-        return [cls(*columns(row), card(row)) for row in rows]
+        return [tuple.__new__(cls, (*columns(row), card(row))) for row in rows]
 
     @classmethod
     def from_row(cls, row: Row, author: AuthorCard | None = None) -> PostItem:
