@@ -266,7 +266,18 @@ async def test_profile_by_username_reads_the_same_figures_as_profile_stats(sessi
         found = await queries.profile_by_username(session, "ann", viewer)
         assert found is not None
         profile, stats = found
-        assert profile.id == ann.id
+        assert profile == queries.ProfileCard(
+            ann.id,
+            "ann",
+            ann.email,
+            ann.name,
+            ann.location,
+            ann.about_me,
+            ann.member_since,
+            ann.last_seen,
+            ann.avatar_hash,
+            ann.avatar_file,
+        )
         assert stats == await queries.profile_stats(session, ann, viewer)
         assert stats.post_count == 2 and stats.follower_count == 1
         assert stats.viewer_follows == (viewer == bob.id)

@@ -36,8 +36,9 @@ async def user(username: str) -> str:
     me = current_user()
     # One's own profile needs no second load of the same row; another's comes with its
     # figures in one statement.
+    profile: User | users.ProfileCard
     if me.is_authenticated and me.username == username:
-        profile: User = me  # type: ignore[assignment]
+        profile = me  # type: ignore[assignment]
         stats = await users.profile_stats(session, profile, me.id)
     else:
         found = await users.profile_by_username(session, username, me.id)
