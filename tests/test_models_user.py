@@ -12,6 +12,7 @@ from flasky import security
 from flasky.db import utcnow
 from flasky.models import AnonymousUser, Follow, Permission, Role, User
 from flasky.models.user import create_user, load_user
+from flasky.queries.signed_in import verify_auth_token
 from tests.factories import api_token, make_user
 
 ALL_PERMISSIONS = [
@@ -254,9 +255,24 @@ async def _value(value: str) -> str:
 
 async def test_valid_auth_token(session):
     u = await make_user(session)
-    found, _session_id = await User.verify_auth_token(session, await api_token(session, u))
-    assert found.id == u.id
-    assert found.can(Permission.WRITE)  # the role came loaded with it
+    found, _session_id = await verify_auth_token(session, await api_token(session, u))
+    assert (found.id, found.username, found.email, found.confirmed) == (
+        u.id,
+        u.username,
+        u.email,
+        u.confirmed,
+    )
+    assert found.can(Permission.WRITE)  # the role came in the same statement
+    assert not found.can(Permission.MODERATE) and not found.is_administrator()
+
+
+async def test_a_token_caller_without_a_role_can_do_nothing(session):
+    u = await make_user(session)
+    token = await api_token(session, u)
+    u.role = None
+    await session.commit()
+    found, _session_id = await verify_auth_token(session, token)
+    assert found.permissions is None and not found.can(Permission.FOLLOW)
 
 
 @pytest.mark.parametrize("kind", ["tampered", "expired", "confirmation", "unknown user"])
@@ -272,7 +288,7 @@ async def test_invalid_auth_token(session, clock, kind):
     if kind == "tampered":
         token += "x"
     clock.advance(6)
-    assert await User.verify_auth_token(session, token) is None
+    assert await verify_auth_token(session, token) is None
 
 
 # -- roles and permissions ------------------------------------------------------------------

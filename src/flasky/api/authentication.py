@@ -20,6 +20,7 @@ from flasky.api import api
 from flasky.db import get_session
 from flasky.models import User
 from flasky.models.login_session import API, revoke_session, revoke_sessions, sweep_expired
+from flasky.queries.signed_in import TokenCaller, verify_auth_token
 from flasky.queries.users import user_by_email
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -30,8 +31,9 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_CREDENTIAL_LENGTH = 512
 
 
-def api_user() -> User:
-    """The authenticated user of this API request (set by authenticate)."""
+def api_user() -> User | TokenCaller:
+    """The authenticated user of this API request (set by authenticate): the User when
+    the password was given, a TokenCaller record (the same attributes) for a token."""
     return g.api_user
 
 
@@ -51,18 +53,20 @@ def _acceptable(credential: str) -> bool:
     )
 
 
-async def user_from_token(token: str) -> User | None:
+async def user_from_token(token: str) -> TokenCaller | None:
     """The user of a live API token, remembering which token it was (g.api_session_id)."""
     if not _acceptable(token):
         return None
-    found = await User.verify_auth_token(get_session(), token)
+    found = await verify_auth_token(get_session(), token)
     if found is None:
         return None
     user, g.api_session_id = found
     return user
 
 
-async def user_from_credentials(email_or_token: str, password: str) -> tuple[User | None, bool]:
+async def user_from_credentials(
+    email_or_token: str, password: str
+) -> tuple[User | TokenCaller | None, bool]:
     """(user, token_used); user is None when the credentials are wrong."""
     if not _acceptable(email_or_token):
         return None, False
@@ -91,6 +95,7 @@ async def authenticate() -> Any:
     credentials = request.authorization
     if credentials is None:
         raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
+    user: User | TokenCaller | None
     if credentials.type == "basic":
         user, token_used = await user_from_credentials(
             credentials.username or "", credentials.password or ""
@@ -128,8 +133,10 @@ async def get_token() -> Any:
         raise Unauthorized(security.API_CREDENTIALS_MESSAGE)
     expiration = current_app.config["FLASKY_TOKEN_EXPIRATION"]
     session = get_session()
-    await sweep_expired(session, api_user().id)
-    token = api_user().issue_auth_token(session, expiration=expiration)
+    user = api_user()
+    assert isinstance(user, User)  # signed in with the password (checked above)
+    await sweep_expired(session, user.id)
+    token = user.issue_auth_token(session, expiration=expiration)
     await session.commit()
     return {"token": token, "expiration": expiration}
 

@@ -13,6 +13,7 @@ from flasky.models import Permission, User
 from flasky.queries.comments import CommentItem
 from flasky.queries.pagination import Page
 from flasky.queries.posts import PostItem
+from flasky.queries.signed_in import TokenCaller
 from flasky.templating import url_for
 
 # What the site shows in place of a comment a moderator disabled.
@@ -58,7 +59,7 @@ def _post_json(post: PostItem) -> dict[str, Any]:
     }
 
 
-def comment_json(comment: CommentItem, me: User) -> dict[str, Any]:
+def comment_json(comment: CommentItem, me: User | TokenCaller) -> dict[str, Any]:
     """The book's comment JSON plus `disabled`. A moderator's verdict holds in the API too:
     only moderators read the text of a disabled comment, as on the site."""
     hidden = comment.disabled and not me.can(Permission.MODERATE)

@@ -20,6 +20,7 @@ from flasky.db import utcnow
 from flasky.live import bus
 from flasky.models import Block, Comment, Event, Follow, Message, Post, User
 from flasky.models.event import NOTIFICATION_KINDS, Kind
+from flasky.queries.signed_in import TokenCaller
 
 
 def _payload(**fields: Any) -> str:
@@ -101,7 +102,9 @@ async def follow(session: AsyncSession, follower: User, followed: User) -> None:
     )
 
 
-async def comment(session: AsyncSession, comment: Comment, author: User, post: Any) -> None:
+async def comment(
+    session: AsyncSession, comment: Comment, author: User | TokenCaller, post: Any
+) -> None:
     """The comment appears under the post for its readers, and the post's author is
     notified (`post` needs `id` and `author_id`)."""
     await session.flush()  # the comment's id and timestamp
@@ -136,7 +139,7 @@ async def comment(session: AsyncSession, comment: Comment, author: User, post: A
         )
 
 
-async def post(session: AsyncSession, post: Post, author: User) -> None:
+async def post(session: AsyncSession, post: Post, author: User | TokenCaller) -> None:
     """Everyone following the author (but the author) hears of the new post."""
     await session.flush()  # the post's id
     followers = select(Follow.follower_id).where(
@@ -153,7 +156,9 @@ async def post(session: AsyncSession, post: Post, author: User) -> None:
     )
 
 
-async def message(session: AsyncSession, message: Message, sender: User, recipient: User) -> None:
+async def message(
+    session: AsyncSession, message: Message, sender: User | TokenCaller, recipient: User
+) -> None:
     """The recipient's inbox count goes up; it is also a notification unless muted."""
     await session.flush()  # the message's id
     url = url_for("messages.inbox")

@@ -28,7 +28,7 @@ from sqlalchemy.sql import Select
 from flasky import security
 from flasky.db import Base, UTCDateTime, utcnow
 from flasky.models.follow import Follow
-from flasky.models.login_session import API, BROWSER, LoginSession, open_session, session_key
+from flasky.models.login_session import API, open_session
 from flasky.models.post import Post
 from flasky.models.role import Permission, Role
 
@@ -279,28 +279,12 @@ class User(Base):
         return True
 
     # API tokens are signed (purpose, expiry) and name a server-side session row: deleting
-    # the row revokes the token before it expires.
+    # the row revokes the token before it expires (queries/signed_in.py checks them).
 
     def issue_auth_token(self, session: AsyncSession, expiration: int = 3600) -> str:
         """A new API token, valid for expiration seconds. The caller commits."""
         secret = open_session(session, self.id, API, expiration)
         return security.make_token(security.API, {"id": self.id, "sid": secret}, expiration)
-
-    @staticmethod
-    async def verify_auth_token(session: AsyncSession, token: str) -> tuple[User, str] | None:
-        """(user, session id) for a live token, else None; one statement."""
-        try:
-            data = security.read_token(security.API, token)
-        except security.InvalidToken:
-            return None
-        user_id, secret = data.get("id"), data.get("sid")
-        if not isinstance(user_id, int) or not isinstance(secret, str):
-            return None
-        session_id = session_key(secret)
-        user = await load_user_by_session(session, session_id, API)
-        if user is None or user.id != user_id:
-            return None
-        return user, session_id
 
     # -- roles and permissions ------------------------------------------------------------
 
@@ -372,30 +356,6 @@ def _user_with_role() -> Select:
 async def load_user(session: AsyncSession, user_id: int) -> User | None:
     """A user with their role, ready for can() checks."""
     return await session.scalar(_user_with_role(), {"user_id": user_id})
-
-
-@cache
-def _user_by_session() -> Select:
-    # The session check rides on the user load: a signed-in request still costs one statement.
-    return (
-        select(User)
-        .options(joinedload(User.role))
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.id == bindparam("session_id"),
-            LoginSession.kind == bindparam("kind"),
-            LoginSession.expires > bindparam("now", type_=UTCDateTime()),
-        )
-    )
-
-
-async def load_user_by_session(
-    session: AsyncSession, session_id: str, kind: str = BROWSER
-) -> User | None:
-    """The user (with role) of a live, unexpired session or token of kind, else None."""
-    return await session.scalar(
-        _user_by_session(), {"session_id": session_id, "kind": kind, "now": utcnow()}
-    )
 
 
 async def create_user(

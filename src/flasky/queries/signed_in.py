@@ -1,16 +1,21 @@
-"""The signed-in user, loaded once per request with what the navbar shows."""
+"""Who is asking: the signed-in user, loaded once per request with what the navbar
+shows, and the owner of an API token."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from flasky import security
 from flasky.db import UTCDateTime, utcnow
-from flasky.models import Event, LoginSession, Message, User
-from flasky.models.login_session import BROWSER
+from flasky.models import Event, LoginSession, Message, Role, User
+from flasky.models.login_session import API, BROWSER, session_key
+from flasky.models.role import Permission
+from flasky.queries.records import columns_by_label, read_rows
 
 
 @cache
@@ -62,3 +67,67 @@ async def load_signed_in_user(session: AsyncSession, session_id: str) -> User | 
     user.unread_notifications = row.unread_notifications
     user.newest_event_id = row.newest_event_id
     return user
+
+
+class TokenCaller(NamedTuple):
+    """The owner of an API token, as the API uses them: the User's attribute names and
+    its can() and is_administrator(), read as plain columns in the statement that checks
+    the token (an ORM User with its role cost ~5 % of an API call's CPU). A request that
+    authenticates with the password gets the User itself."""
+
+    id: int
+    username: str
+    email: str
+    avatar_hash: str | None
+    avatar_file: str | None
+    confirmed: bool
+    messages_read_id: int
+    notifications_read_id: int
+    permissions: int | None  # the role's; None for a user without a role
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def can(self, perm: int) -> bool:
+        return self.permissions is not None and self.permissions & perm == perm
+
+    def is_administrator(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+
+@cache
+def _token_caller() -> Select:
+    user_columns = (getattr(User, name).label(name) for name in TokenCaller._fields[:-1])
+    return (
+        select(*user_columns, Role.permissions.label("permissions"))
+        .outerjoin(Role, Role.id == User.role_id)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.id == bindparam("session_id"),
+            LoginSession.kind == API,
+            LoginSession.expires > bindparam("now", type_=UTCDateTime()),
+        )
+    )
+
+
+async def verify_auth_token(session: AsyncSession, token: str) -> tuple[TokenCaller, str] | None:
+    """(caller, sessions-table id) for a live API token, else None; one statement.
+
+    A token is signed (purpose, expiry) and names a row of the sessions table: deleting
+    the row revokes the token before it expires."""
+    try:
+        data = security.read_token(security.API, token)
+    except security.InvalidToken:
+        return None
+    user_id, secret = data.get("id"), data.get("sid")
+    if not isinstance(user_id, int) or not isinstance(secret, str):
+        return None
+    session_id = session_key(secret)
+    params = {"session_id": session_id, "now": utcnow()}
+    rows = await read_rows(session, _token_caller(), params)
+    if not rows:
+        return None
+    caller = tuple.__new__(TokenCaller, columns_by_label(rows, TokenCaller._fields)(rows[0]))
+    if caller.id != user_id:
+        return None
+    return caller, session_id
