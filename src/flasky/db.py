@@ -69,6 +69,30 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        generic = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or generic is None:
+            return generic
+        return _sqlite_reader(generic)
+
+
+def _sqlite_reader(generic: Any) -> Any:
+    """SQLite keeps these as text ("2026-12-07 03:04:05.000000", naive UTC): one C parse
+    with the UTC offset appended instead of SQLAlchemy's parse, a call to
+    process_result_value and a replace() (a post page reads 62 of them). Text in any other
+    shape takes the generic path, which parses (or refuses) it as before."""
+    parse = datetime.fromisoformat
+
+    def read(value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse(value + "+00:00")
+        except (TypeError, ValueError):
+            return generic(value)
+
+    return read
+
 
 class Database:
     """Owns the app's engine and session factory; started at app startup, disposed at shutdown."""
