@@ -283,3 +283,36 @@ async def test_profile_by_username_reads_the_same_figures_as_profile_stats(sessi
         assert stats.viewer_follows == (viewer == bob.id)
         assert stats.follows_viewer == (viewer == bob.id)
     assert await queries.profile_by_username(session, "nobody", ann.id) is None
+
+
+async def test_profile_page_reads_what_the_profile_and_its_posts_page_read(session):
+    from flasky.queries import posts as post_queries
+    from flasky.queries import profiles
+    from flasky.queries import users as queries
+    from flasky.queries.pagination import MAX_OFFSET
+    from flasky.queries.users import AuthorCard
+
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    for n in range(7):
+        await make_post(session, ann, body=f"post {n}")
+    await bob.follow(session, ann)
+    await session.commit()
+    far = MAX_OFFSET // 3 + 2  # past MAX_OFFSET: the two-statement path
+    for viewer in (None, ann.id, bob.id):
+        for page in (1, 2, 3, 4, far):
+            found = await profiles.profile_page(session, "ann", viewer, page=page, per_page=3)
+            assert found is not None
+            profile, stats, listed = found
+            expected_profile, expected_stats = await queries.profile_by_username(
+                session, "ann", viewer
+            )
+            expected = await post_queries.user_posts_page(
+                session, AuthorCard.of(ann), page=page, per_page=3, total=7
+            )
+            assert (profile, stats) == (expected_profile, expected_stats)
+            assert listed == expected, (viewer, page)
+    assert [post.body for post in listed.items] == []
+    first = await profiles.profile_page(session, "ann", None, page=1, per_page=3)
+    assert [post.body for post in first[2].items] == ["post 6", "post 5", "post 4"]
+    assert await profiles.profile_page(session, "nobody", None, page=1, per_page=3) is None

@@ -115,3 +115,23 @@ async def test_post_page_reads_the_post_and_its_comments_in_one_statement(
     last = await (await client.get(f"/post/{post.id}?page=-1")).get_data(as_text=True)
     assert last.count('<li class="comment') == 2
     assert (await client.get("/post/999999")).status_code == 404
+
+
+async def test_profile_page_reads_the_user_figures_and_posts_in_one_statement(
+    database, session, client
+):
+    ann = await make_user(session, username="ann", location="Lisbon")
+    for n in range(PER_PAGE + 2):  # two pages of posts
+        await make_post(session, ann, body=f"ann's post {n}")
+    first = await statements(database, client, "/user/ann")
+    second = await statements(database, client, "/user/ann?page=2")
+    past_the_end = await statements(database, client, "/user/ann?page=9")
+    assert (first, second, past_the_end) == (1, 1, 1)
+
+    html = await (await client.get("/user/ann?page=2")).get_data(as_text=True)
+    assert "Lisbon" in html and f"{PER_PAGE + 2} blog posts" in html
+    assert html.count('<li class="post"') == 2
+    assert "post 1</" in html and "post 0</" in html and "post 2</" not in html
+    empty = await (await client.get("/user/ann?page=9")).get_data(as_text=True)
+    assert "Lisbon" in empty and '<li class="post"' not in empty
+    assert (await client.get("/user/nobody")).status_code == 404

@@ -25,7 +25,7 @@ from flasky.main import main
 from flasky.main.forms import EditProfileAdminForm, EditProfileForm
 from flasky.models import Permission, Role, User
 from flasky.models.user import load_user
-from flasky.queries import follows, posts, users
+from flasky.queries import follows, posts, profiles, users
 from flasky.queries.pagination import per_page, requested_page
 from flasky.queries.users import AuthorCard
 
@@ -35,23 +35,29 @@ async def user(username: str) -> str:
     session = get_session()
     me = current_user()
     # One's own profile needs no second load of the same row; another's comes with its
-    # figures in one statement.
+    # figures and page of posts in one statement.
     profile: User | users.ProfileCard
     if me.is_authenticated and me.username == username:
         profile = me  # type: ignore[assignment]
         stats = await users.profile_stats(session, profile, me.id)
+        listed = await posts.user_posts_page(
+            session,
+            AuthorCard.of(profile),
+            page=requested_page(),
+            per_page=per_page("FLASKY_POSTS_PER_PAGE"),
+            total=stats.post_count,
+        )
     else:
-        found = await users.profile_by_username(session, username, me.id)
+        found = await profiles.profile_page(
+            session,
+            username,
+            me.id,
+            page=requested_page(),
+            per_page=per_page("FLASKY_POSTS_PER_PAGE"),
+        )
         if found is None:
             abort(404)
-        profile, stats = found
-    listed = await posts.user_posts_page(
-        session,
-        AuthorCard.of(profile),
-        page=requested_page(),
-        per_page=per_page("FLASKY_POSTS_PER_PAGE"),
-        total=stats.post_count,
-    )
+        profile, stats, listed = found
     return await render_template("main/user.html", user=profile, stats=stats, posts=listed)
 
 

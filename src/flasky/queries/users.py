@@ -153,7 +153,7 @@ class ProfileStats:
         )
 
 
-def _stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> list[ColumnElement]:
+def profile_stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> list[ColumnElement]:
     """A profile's figures as scalar subqueries over `user_id`: a bound value, or the
     profile row's own id (correlated) when the profile is read in the same statement."""
     viewer_id = bindparam("viewer_id")
@@ -182,10 +182,10 @@ def _stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> list[Colum
 
 @cache
 def _profile_stats(with_viewer: bool) -> Select:
-    return select(*_stats_columns(bindparam("user_id"), with_viewer))
+    return select(*profile_stats_columns(bindparam("user_id"), with_viewer))
 
 
-def _viewer_params(params: dict[str, Any], viewer_id: int | None) -> dict[str, Any]:
+def with_viewer_param(params: dict[str, Any], viewer_id: int | None) -> dict[str, Any]:
     return params if viewer_id is None else {**params, "viewer_id": viewer_id}
 
 
@@ -195,14 +195,14 @@ async def profile_stats(
     """Every figure of a profile page in one statement of scalar subqueries."""
     if viewer_id == user.id:
         viewer_id = None
-    params = _viewer_params({"user_id": user.id}, viewer_id)
+    params = with_viewer_param({"user_id": user.id}, viewer_id)
     row = (await read_rows(session, _profile_stats(viewer_id is not None), params))[0]
     return ProfileStats.from_row(row, user.id, viewer_id)
 
 
 @cache
 def _profile_by_name(with_viewer: bool) -> Select:
-    return select(*PROFILE_COLUMNS, *_stats_columns(User.id, with_viewer)).where(
+    return select(*PROFILE_COLUMNS, *profile_stats_columns(User.id, with_viewer)).where(
         User.username == bindparam("username")
     )
 
@@ -213,7 +213,7 @@ async def profile_by_username(
     """A profile's user and every figure of their page, in one statement: plain
     columns, as a list's rows are read (an ORM User with its instance state was ~15 %
     of the profile page's CPU)."""
-    params = _viewer_params({"username": username}, viewer_id)
+    params = with_viewer_param({"username": username}, viewer_id)
     rows = await read_rows(session, _profile_by_name(viewer_id is not None), params)
     if not rows:
         return None
