@@ -62,7 +62,7 @@ def _comments_of_post() -> Listing:
     of_post = Comment.post_id == bindparam("post_id")
     return Listing(
         _with_authors().where(of_post).order_by(Comment.timestamp.asc(), Comment.id.asc()),
-        select(func.count(Comment.id)).where(of_post),
+        select(func.count()).select_from(Comment).where(of_post),
     )
 
 
@@ -147,7 +147,7 @@ async def post_with_comments_page(
 def _all_comments() -> Listing:
     return Listing(
         _with_authors().order_by(Comment.timestamp.desc(), Comment.id.desc()),
-        select(func.count(Comment.id)),
+        select(func.count()).select_from(Comment),
     )
 
 

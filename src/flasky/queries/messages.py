@@ -60,7 +60,7 @@ def _listing(received: bool) -> Listing:
         .where(mine == bindparam("user_id"))
         .order_by(Message.id.desc())
     )
-    count = select(func.count(Message.id)).where(mine == bindparam("user_id"))
+    count = select(func.count()).select_from(Message).where(mine == bindparam("user_id"))
     return Listing(stmt, count)
 
 

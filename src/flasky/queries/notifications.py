@@ -45,7 +45,7 @@ def _notifications() -> Listing:
         .where(*mine)
         .order_by(Event.id.desc())
     )
-    return Listing(stmt, select(func.count(Event.id)).where(*mine))
+    return Listing(stmt, select(func.count()).select_from(Event).where(*mine))
 
 
 async def notifications_page(

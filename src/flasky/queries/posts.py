@@ -58,7 +58,8 @@ POST_LABELS = tuple(name for name in PostItem._fields if name != "author")
 
 # A post's comments, as a column of any statement over posts (evaluated per row).
 POST_COMMENT_COUNT = (
-    select(func.count(Comment.id))
+    select(func.count())
+    .select_from(Comment)
     .where(Comment.post_id == Post.id)
     .correlate(Post)
     .scalar_subquery()
@@ -87,7 +88,7 @@ def _newest_first(stmt: Select, count_stmt: Select) -> Listing:
 
 @cache
 def _all_posts() -> Listing:
-    return _newest_first(_with_authors(), select(func.count(Post.id)))
+    return _newest_first(_with_authors(), select(func.count()).select_from(Post))
 
 
 @cache
@@ -95,7 +96,8 @@ def _followed_posts() -> Listing:
     """Posts of everyone bindparam user_id follows, themself included (the self-follow)."""
     follows = and_(Follow.followed_id == Post.author_id, Follow.follower_id == bindparam("user_id"))
     return _newest_first(
-        _with_authors().join(Follow, follows), select(func.count(Post.id)).join(Follow, follows)
+        _with_authors().join(Follow, follows),
+        select(func.count()).select_from(Post).join(Follow, follows),
     )
 
 
@@ -104,7 +106,8 @@ def _posts_by_user() -> Listing:
     """The posts of bindparam user_id (no author columns: every post is theirs)."""
     by_author = Post.author_id == bindparam("user_id")
     return _newest_first(
-        select(*POST_COLUMNS).where(by_author), select(func.count(Post.id)).where(by_author)
+        select(*POST_COLUMNS).where(by_author),
+        select(func.count()).select_from(Post).where(by_author),
     )
 
 

@@ -24,13 +24,15 @@ def _signed_in_user() -> Select:
     found through their live login (the sessions row the cookie names): neither the badge
     counts nor the check that the login was not revoked or expired cost a round trip."""
     unread_messages = (
-        select(func.count(Message.id))
+        select(func.count())
+        .select_from(Message)
         .where(Message.recipient_id == User.id, Message.id > User.messages_read_id)
         .correlate(User)
         .scalar_subquery()
     )
     unread_notifications = (
-        select(func.count(Event.id))
+        select(func.count())
+        .select_from(Event)
         .where(
             Event.user_id == User.id, Event.listed == true(), Event.id > User.notifications_read_id
         )

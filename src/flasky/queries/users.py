@@ -111,7 +111,7 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 def post_count_of(user_id: ColumnElement[int]) -> ColumnElement[int]:
-    return select(func.count(Post.id)).where(Post.author_id == user_id).scalar_subquery()
+    return select(func.count()).select_from(Post).where(Post.author_id == user_id).scalar_subquery()
 
 
 @cache
@@ -169,7 +169,7 @@ def profile_stats_columns(user_id: ColumnElement[int], with_viewer: bool) -> lis
     following = select(func.count()).where(
         Follow.follower_id == user_id, Follow.followed_id != user_id
     )
-    comments = select(func.count(Comment.id)).where(Comment.author_id == user_id)
+    comments = select(func.count()).select_from(Comment).where(Comment.author_id == user_id)
     return [
         post_count_of(user_id).label("post_count"),
         comments.scalar_subquery().label("comment_count"),
