@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import CompoundSelect, Row, Select, bindparam, cast, func, null, select, union_all
@@ -137,7 +138,7 @@ async def post_with_comments_page(
     shown = PostItem.from_row(post_rows[0])
     comment_rows = sorted(
         (row for row in rows if row[comment_id] is not None),
-        key=lambda row: (row[timestamp], row[comment_id]),
+        key=itemgetter(timestamp, comment_id),
     )
     items = CommentItem.from_rows(comment_rows, PAGE_COMMENT)
     return shown, Page(items, page, per_page, shown.comment_count)

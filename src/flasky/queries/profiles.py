@@ -5,6 +5,7 @@ its figures and posts are users.profile_stats and posts.user_posts_page)."""
 from __future__ import annotations
 
 from functools import cache
+from operator import itemgetter
 
 from sqlalchemy import CompoundSelect, bindparam, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,7 +90,7 @@ async def profile_page(
     timestamp = labels.index(PAGE_POST + "timestamp")
     post_rows = sorted(
         (row for row in rows if row[post_id] is not None),
-        key=lambda row: (row[timestamp], row[post_id]),
+        key=itemgetter(timestamp, post_id),
         reverse=True,
     )
     items = PostItem.from_rows(post_rows, AuthorCard.of(profile), PAGE_POST)
