@@ -17,6 +17,10 @@ from flasky.config import ROOT
 
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'bench.sqlite'}"
 DOCS = ROOT / "docs"
+# Rounds per cell of the full comparison: this machine's speed drifts by tens of percent
+# from one minute to the next, and a ratio of two cells measured minutes apart carried
+# that drift; the median of three alternating rounds mostly does not.
+ALL_ROUNDS = 3
 
 
 # The load generator: wrk when installed ("auto"), else the in-repo asyncio one.
@@ -144,6 +148,13 @@ def seed(
 @click.option("--connections", default="1,10,100,1000", show_default=True)
 @click.option("--duration", default=10.0, show_default=True, help="seconds per measurement")
 @click.option(
+    "--rounds",
+    default=None,
+    type=click.IntRange(min=1),
+    help="measure each cell this many times, the servers alternating, and keep each cell's "
+    "median round  [default: 3 with --all, else 1]",
+)
+@click.option(
     "--warmup", default=2.0, show_default=True, help="seconds of warm-up per server and page"
 )
 @click.option(
@@ -221,6 +232,8 @@ def run(**options: Any) -> None:
     if options["run_all"]:
         options["compare"] = tuple(options["compare"]) or ("threaded",)
         options["scenarios"] = True
+        if options["rounds"] is None:
+            options["rounds"] = ALL_ROUNDS
         if options["output"] == str(ROOT / "bench-results"):
             options["output"] = str(DOCS)
     if options["smoke"]:
@@ -334,6 +347,7 @@ def execute(options: dict[str, Any]) -> list[Any]:
     plan = Plan(
         connections=_connections(options["connections"]),
         duration=options["duration"],
+        rounds=options.get("rounds") or 1,
         warmup=options["warmup"],
         generator=options["generator"],
         generator_cpus=generator_cpus(server_cpus),
@@ -371,6 +385,12 @@ def execute(options: dict[str, Any]) -> list[Any]:
         "generator": f"{generator}, on CPU(s) "
         f"{sorted(plan.generator_cpus) if plan.generator_cpus else 'any'}",
         "duration": f"{plan.duration:g} s (+{plan.warmup:g} s warm-up per server and page)",
+        "rounds": (
+            f"{plan.rounds}, the servers in alternating order; each cell is its median round "
+            "(by req/s), the range of the rounds in the last table"
+            if plan.rounds > 1
+            else ""
+        ),
         "data": f"most posts: {landmarks.top_author_posts} ({landmarks.top_author}); "
         "most comments: "
         f"{landmarks.top_post_comments} (post {landmarks.top_post_id})",

@@ -153,7 +153,7 @@ def full_table(results: list[Measurement]) -> str:
             m.server,
             m.label,
             str(m.connections),
-            _fmt(m.rps),
+            _fmt(m.rps) + _rps_range(m),
             _ratio(m.rps, floor_m.rps if floor_m else None),
             _fmt(m.p50_ms),
             _fmt(m.p99_ms),
@@ -167,6 +167,12 @@ def full_table(results: list[Measurement]) -> str:
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _rps_range(m: Measurement) -> str:
+    if m.rounds <= 1 or m.rps_low is None or m.rps_high is None:
+        return ""
+    return f" ({_fmt(m.rps_low)}–{_fmt(m.rps_high)})"
 
 
 def target_checks(
@@ -354,6 +360,7 @@ def _meta_table(meta: dict[str, Any]) -> str:
         ("floor", "floor"),
         ("generator", "load generator"),
         ("duration", "seconds per cell"),
+        ("rounds", "rounds per cell"),
         ("data", "data set"),
     ]
     lines = ["| | |", "|---|---|"]

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from flasky_bench.instrument import STATEMENTS_HEADER
@@ -78,10 +78,17 @@ class Measurement:
     response_bytes: int | None
     generator: str
     generator_cpu_share: float  # generator CPU seconds / (run seconds x generator CPUs)
+    # With several rounds per cell: how many, and the lowest and highest req/s among them
+    # (the figures above are the median round's).
+    rounds: int = 1
+    rps_low: float | None = None
+    rps_high: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        values = {k: data.get(k) for k in cls.__dataclass_fields__}
+        values["rounds"] = values["rounds"] or 1  # results saved before rounds existed
+        return cls(**values)
 
 
 @dataclass
@@ -154,6 +161,7 @@ class Plan:
     generator: str = "auto"
     generator_cpus: set[int] | None = None
     target_names: tuple[str, ...] | None = None
+    rounds: int = 1
     password_max_connections: int = PASSWORD_MAX_CONNECTIONS
     book_max_connections: int = BOOK_MAX_CONNECTIONS
     extra: dict[str, Any] = field(default_factory=dict)
@@ -225,7 +233,6 @@ def run_matrix(
         for s in subjects
         if any(t.auth == "token" for t in targets)
     }
-    results: list[Measurement] = []
     hello = Target("hello", "bare hello", "/")
 
     # Probe and warm every (server, target) once: statement counts, status, JIT-ish caches.
@@ -250,28 +257,52 @@ def run_matrix(
                     cpus=plan.generator_cpus,
                 )
 
+    rounds: dict[tuple[str, str, int], list[Measurement]] = {}
+
+    def keep(m: Measurement) -> None:
+        rounds.setdefault((m.server, m.target, m.connections), []).append(m)
+        log(
+            _line(m)
+            + (
+                f"  (round {len(rounds[(m.server, m.target, m.connections)])})"
+                if plan.rounds > 1
+                else ""
+            )
+        )
+
     for connections in plan.connections:
-        for server in floors:
-            wait_until_idle(servers)
-            m = measure(server, hello, connections, plan, {}, Probe(200, 0, None))
-            results.append(m)
-            log(_line(m))
-        for target in targets:
-            if target.auth == "password" and connections > plan.password_max_connections:
-                continue
-            for server in subjects:
-                if server.spec.role == "book" and connections > plan.book_max_connections:
+        for round_number in range(plan.rounds):
+            # Each round the other way round: no server is always measured first or last.
+            order = subjects if round_number % 2 == 0 else subjects[::-1]
+            for server in floors:
+                wait_until_idle(servers)
+                keep(measure(server, hello, connections, plan, {}, Probe(200, 0, None)))
+            for target in targets:
+                if target.auth == "password" and connections > plan.password_max_connections:
                     continue
-                probed = probes[(server.name, target.name)]
-                if probed.status is None:
-                    log(f"skip {server.name} {target.name}: {probed.error}")
-                    continue
-                headers = request_headers(target, tokens.get(server.name), landmarks)
-                wait_until_idle(servers)  # the previous run's backlog is not this run's latency
-                m = measure(server, target, connections, plan, headers, probed)
-                results.append(m)
-                log(_line(m))
-    return results
+                for server in order:
+                    if server.spec.role == "book" and connections > plan.book_max_connections:
+                        continue
+                    probed = probes[(server.name, target.name)]
+                    if probed.status is None:
+                        if round_number == 0:
+                            log(f"skip {server.name} {target.name}: {probed.error}")
+                        continue
+                    headers = request_headers(target, tokens.get(server.name), landmarks)
+                    wait_until_idle(servers)  # the previous run's backlog is not this run's
+                    keep(measure(server, target, connections, plan, headers, probed))
+    return [median_round(measured) for measured in rounds.values()]
+
+
+def median_round(measured: list[Measurement]) -> Measurement:
+    """A cell's median round by req/s (the lower middle of an even count), whole: its
+    latency and CPU figures belong to the same run as its req/s. With one round, that
+    round as it was."""
+    if len(measured) == 1:
+        return measured[0]
+    ordered = sorted(measured, key=lambda m: m.rps)
+    middle = ordered[(len(ordered) - 1) // 2]
+    return replace(middle, rounds=len(measured), rps_low=ordered[0].rps, rps_high=ordered[-1].rps)
 
 
 def _line(m: Measurement) -> str:

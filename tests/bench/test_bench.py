@@ -297,6 +297,47 @@ def test_results_round_trip_and_document_is_rewritten_between_markers(tmp_path):
     assert text.count(report.markers("postgresql")[0]) == 1
 
 
+def test_a_cell_of_several_rounds_is_its_median_round_whole():
+    rounds = [
+        measurement("flasky", "app", "post", 10, rps, cpu_ms_per_request=cpu)
+        for rps, cpu in [(480.0, 2.1), (590.0, 1.7), (410.0, 2.4)]
+    ]
+    cell = runner.median_round(rounds)
+    assert (cell.rps, cell.cpu_ms_per_request) == (480.0, 2.1)  # one round's figures
+    assert (cell.rounds, cell.rps_low, cell.rps_high) == (3, 410.0, 590.0)
+    assert runner.median_round(rounds[:2]).rps == 480.0  # the lower middle
+    assert runner.median_round(rounds[:1]) is rounds[0]
+    assert "480 (410–590)" in report.full_table([cell])
+    # Results saved before rounds existed still load, as one round each.
+    data = {k: v for k, v in runner.asdict(rounds[0]).items() if k not in ("rounds",)}
+    assert Measurement.from_dict(data).rounds == 1
+
+
+def test_rounds_alternate_the_servers_and_keep_one_cell_each(monkeypatch):
+    from types import SimpleNamespace
+
+    def server(name: str, role: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            name=name, spec=SimpleNamespace(role=role), base_url=f"http://{name}"
+        )
+
+    subjects = [server("flasky", "app"), server("book-sync", "book")]
+    measured: list[str] = []
+    monkeypatch.setattr(runner, "probe", lambda url, headers: runner.Probe(200, 1, 10))
+    monkeypatch.setattr(runner, "wait_until_idle", lambda servers: None)
+
+    def fake_measure(srv, target, connections, plan, headers, probed):
+        measured.append(srv.name)
+        return measurement(srv.name, srv.spec.role, target.name, connections, 100.0 + len(measured))
+
+    monkeypatch.setattr(runner, "measure", fake_measure)
+    plan = runner.Plan(connections=(10,), duration=1, warmup=0, rounds=3, target_names=("index",))
+    targets = [runner.Target("index", "/", "/")]
+    results = runner.run_matrix(subjects, targets, None, plan, log=lambda line: None)
+    assert measured == ["flasky", "book-sync", "book-sync", "flasky", "flasky", "book-sync"]
+    assert sorted((m.server, m.rounds) for m in results) == [("book-sync", 3), ("flasky", 3)]
+
+
 def test_plots_are_written_when_matplotlib_is_there(tmp_path):
     pytest.importorskip("matplotlib")
     written = report.plot(sample_results(), tmp_path)
