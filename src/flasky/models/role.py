@@ -39,6 +39,11 @@ ROLES: dict[str, tuple[int, bool]] = {
 }
 
 
+def grants(permissions: int | None, perm: int) -> bool:
+    """Whether a role's permission bits (None: no role) include every bit of perm."""
+    return permissions is not None and permissions & perm == perm
+
+
 def may_delete(user: object, author_id: int | None) -> bool:
     """Posts and comments are deleted by their author, or by a moderator (administrators
     are moderators too)."""
@@ -64,7 +69,7 @@ class Role(Base):
     users: Mapped[list[User]] = relationship(back_populates="role", lazy="raise")
 
     def has_permission(self, perm: int) -> bool:
-        return self.permissions & perm == perm
+        return grants(self.permissions, perm)
 
     @staticmethod
     async def insert_roles(session: AsyncSession) -> RoleChanges:

@@ -14,7 +14,7 @@ from flasky import security
 from flasky.db import UTCDateTime, utcnow
 from flasky.models import Event, LoginSession, Message, Role, User
 from flasky.models.login_session import API, BROWSER, session_key
-from flasky.models.role import Permission
+from flasky.models.role import Permission, grants
 from flasky.queries.records import columns_by_label, read_rows
 
 
@@ -91,7 +91,7 @@ class TokenCaller(NamedTuple):
     is_anonymous = False
 
     def can(self, perm: int) -> bool:
-        return self.permissions is not None and self.permissions & perm == perm
+        return grants(self.permissions, perm)
 
     def is_administrator(self) -> bool:
         return self.can(Permission.ADMIN)
@@ -99,7 +99,9 @@ class TokenCaller(NamedTuple):
 
 @cache
 def _token_caller() -> Select:
-    user_columns = (getattr(User, name).label(name) for name in TokenCaller._fields[:-1])
+    user_columns = (
+        getattr(User, name).label(name) for name in TokenCaller._fields if name != "permissions"
+    )
     return (
         select(*user_columns, Role.permissions.label("permissions"))
         .outerjoin(Role, Role.id == User.role_id)

@@ -71,6 +71,11 @@ class ProfileCard(NamedTuple):
     avatar_hash: str | None
     avatar_file: str | None
 
+    @classmethod
+    def from_row(cls, row: Row) -> ProfileCard:
+        """From a row of PROFILE_COLUMNS (and anything else)."""
+        return tuple.__new__(cls, columns_by_label([row], cls._fields)(row))
+
 
 PROFILE_COLUMNS = tuple(getattr(User, name).label(name) for name in ProfileCard._fields)
 
@@ -217,5 +222,5 @@ async def profile_by_username(
     rows = await read_rows(session, _profile_by_name(viewer_id is not None), params)
     if not rows:
         return None
-    profile = tuple.__new__(ProfileCard, columns_by_label(rows, ProfileCard._fields)(rows[0]))
+    profile = ProfileCard.from_row(rows[0])
     return profile, ProfileStats.from_row(rows[0], profile.id, viewer_id)
