@@ -56,9 +56,8 @@ def _signed_in() -> bool:
     return user is not None and not getattr(user, "is_anonymous", True)
 
 
-def cache_policy(response: Response, static: bool | None = None) -> str:
-    if static is None:
-        static = is_static(request.endpoint)
+def cache_policy(response: Response, static: bool) -> str:
+    """The Cache-Control value for a response; `static`: it is a static file."""
     if static and response.status_code in (200, 304):
         return LONG_LIVED if request.args.get("v") else REVALIDATE
     if (

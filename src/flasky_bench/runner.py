@@ -260,15 +260,9 @@ def run_matrix(
     rounds: dict[tuple[str, str, int], list[Measurement]] = {}
 
     def keep(m: Measurement) -> None:
-        rounds.setdefault((m.server, m.target, m.connections), []).append(m)
-        log(
-            _line(m)
-            + (
-                f"  (round {len(rounds[(m.server, m.target, m.connections)])})"
-                if plan.rounds > 1
-                else ""
-            )
-        )
+        cell = rounds.setdefault((m.server, m.target, m.connections), [])
+        cell.append(m)
+        log(_line(m) + (f"  (round {len(cell)})" if plan.rounds > 1 else ""))
 
     for connections in plan.connections:
         for round_number in range(plan.rounds):
