@@ -89,6 +89,41 @@ async def test_the_post_page_counts_its_comments_once_not_once_per_comment_shown
     assert "count(" not in comments_part
 
 
+async def test_the_post_page_shares_the_columns_a_post_and_a_comment_both_have(session):
+    """The post row and the comment rows share id, body, timestamp and the author card:
+    one column each, not one per half (every cell is a call into the driver)."""
+    from flasky.queries.records import ONE_ROW
+
+    statement = comments._post_with_comment_page()
+    labels = [column.key for column in statement.selected_columns]
+    assert len(labels) == len(set(labels)) == 14
+    assert {"id", "body_html", "timestamp", "author_username", ONE_ROW} <= set(labels)
+
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    post = await make_post(session, ann, body="the post")
+    for n in range(3):
+        await make_comment(session, bob, post, body=f"comment {n}")
+    found = await comments.post_with_comments_page(session, post.id, page=1, per_page=10)
+    assert found is not None
+    item, listed = found
+    assert (item.id, item.author.username, item.comment_count) == (post.id, "ann", 3)
+    assert [c.body for c in listed.items] == ["comment 0", "comment 1", "comment 2"]
+    assert {c.author.username for c in listed.items} == {"bob"}
+    assert all(c.post_id == post.id and c.disabled is False for c in listed.items)
+
+
+def test_a_label_of_two_types_in_the_two_halves_is_refused():
+    from sqlalchemy import Integer, String, cast, literal_column, select
+
+    from flasky.queries.records import one_row_and_window
+
+    one = select(cast(literal_column("1"), Integer).label("x"))
+    window = select(cast(literal_column("'a'"), String).label("x")).subquery()
+    with pytest.raises(ValueError, match="label them apart"):
+        one_row_and_window(one, window)
+
+
 async def test_plain_column_reads_skip_the_orm_but_see_this_sessions_writes(session):
     from sqlalchemy import func, select
 

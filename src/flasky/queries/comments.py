@@ -36,12 +36,12 @@ class CommentItem(NamedTuple):
     author: AuthorCard
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row], prefix: str = "") -> list[CommentItem]:
-        """From rows of COMMENT_COLUMNS and AUTHOR_COLUMNS (labelled behind `prefix`)."""
+    def from_rows(cls, rows: Sequence[Row]) -> list[CommentItem]:
+        """From rows of COMMENT_COLUMNS and AUTHOR_COLUMNS."""
         if not rows:
             return []
-        columns = columns_by_label(rows, [prefix + label for label in COMMENT_LABELS])
-        card = AuthorCard.reader(rows, prefix)
+        columns = columns_by_label(rows, COMMENT_LABELS)
+        card = AuthorCard.reader(rows)
         return [tuple.__new__(cls, (*columns(row), card(row))) for row in rows]
 
 
@@ -83,10 +83,6 @@ async def post_comments_page(
     return rows.with_items(CommentItem.from_rows(rows.items))
 
 
-# The post page's comment columns, in the same statement as the post's own columns.
-PAGE_COMMENT = "comment_"
-
-
 @cache
 def _post_with_comment_page() -> CompoundSelect:
     """A post with its author and comment count, then one window of its comments with
@@ -98,7 +94,7 @@ def _post_with_comment_page() -> CompoundSelect:
         .where(Post.id == bindparam("post_id"))
     )
     window = _comments_of_post().window.subquery("comment_page")
-    return one_row_and_window(post, window, PAGE_COMMENT)
+    return one_row_and_window(post, window)
 
 
 async def post_with_comments_page(
@@ -116,11 +112,11 @@ async def post_with_comments_page(
         return shown, listed
     window = Listing.bounds({"post_id": post_id}, page, per_page)
     rows = await read_rows(session, _post_with_comment_page(), window)
-    post_row, comment_rows = split_one_and_window(rows, PAGE_COMMENT, ("timestamp", "id"))
+    post_row, comment_rows = split_one_and_window(rows, ("timestamp", "id"))
     if post_row is None:  # no such post (its comments may outlive it for a moment)
         return None
     shown = PostItem.from_row(post_row)
-    items = CommentItem.from_rows(comment_rows, PAGE_COMMENT)
+    items = CommentItem.from_rows(comment_rows)
     return shown, Page(items, page, per_page, shown.comment_count)
 
 

@@ -35,17 +35,14 @@ class PostItem(NamedTuple):
     author: AuthorCard
 
     @classmethod
-    def from_rows(
-        cls, rows: Sequence[Row], author: AuthorCard | None = None, prefix: str = ""
-    ) -> list[PostItem]:
-        """From rows of POST_COLUMNS (labelled behind `prefix` where a statement carries
-        two kinds of row), plus AUTHOR_COLUMNS unless every post is `author`'s."""
+    def from_rows(cls, rows: Sequence[Row], author: AuthorCard | None = None) -> list[PostItem]:
+        """From rows of POST_COLUMNS, plus AUTHOR_COLUMNS unless every post is `author`'s."""
         if not rows:
             return []
-        columns = columns_by_label(rows, [prefix + label for label in POST_LABELS])
+        columns = columns_by_label(rows, POST_LABELS)
         if author is not None:
             return [tuple.__new__(cls, (*columns(row), author)) for row in rows]
-        card = AuthorCard.reader(rows, prefix)
+        card = AuthorCard.reader(rows)
         return [tuple.__new__(cls, (*columns(row), card(row))) for row in rows]
 
     @classmethod

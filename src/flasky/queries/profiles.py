@@ -23,9 +23,6 @@ from flasky.queries.users import (
     with_viewer_param,
 )
 
-# The page's post columns, in the same statement as the profile's own columns.
-PAGE_POST = "post_"
-
 
 @cache
 def _profile_with_posts(with_viewer: bool) -> CompoundSelect:
@@ -41,7 +38,7 @@ def _profile_with_posts(with_viewer: bool) -> CompoundSelect:
     profile = select(*PROFILE_COLUMNS, *profile_stats_columns(User.id, with_viewer)).where(
         User.username == bindparam("username")
     )
-    return one_row_and_window(profile, window, PAGE_POST)
+    return one_row_and_window(profile, window)
 
 
 async def profile_page(
@@ -69,12 +66,10 @@ async def profile_page(
         return profile, stats, listed
     params = Listing.bounds(with_viewer_param({"username": username}, viewer_id), page, per_page)
     rows = await read_rows(session, _profile_with_posts(viewer_id is not None), params)
-    profile_row, post_rows = split_one_and_window(
-        rows, PAGE_POST, ("timestamp", "id"), descending=True
-    )
+    profile_row, post_rows = split_one_and_window(rows, ("timestamp", "id"), descending=True)
     if profile_row is None:
         return None
     profile = ProfileCard.from_row(profile_row)
     stats = ProfileStats.from_row(profile_row, profile.id, viewer_id)
-    items = PostItem.from_rows(post_rows, AuthorCard.of(profile), PAGE_POST)
+    items = PostItem.from_rows(post_rows, AuthorCard.of(profile))
     return profile, stats, Page(items, page, per_page, stats.post_count)

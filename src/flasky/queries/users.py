@@ -44,11 +44,10 @@ class AuthorCard(NamedTuple):
         return gravatar_url(self.avatar_hash, self.email, size, default, rating)
 
     @classmethod
-    def reader(cls, rows: Sequence[Row], prefix: str = "") -> Callable[[Row], AuthorCard]:
+    def reader(cls, rows: Sequence[Row]) -> Callable[[Row], AuthorCard]:
         """Builds the author card of any row of these: AUTHOR_COLUMNS and the item's own
-        `author_id` (their labels behind `prefix` where a statement carries two kinds of
-        item)."""
-        columns = columns_by_label(rows, [prefix + label for label in AUTHOR_LABELS])
+        `author_id`."""
+        columns = columns_by_label(rows, AUTHOR_LABELS)
         return lambda row: tuple.__new__(cls, columns(row))
 
     @classmethod
