@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 import flasky.models  # noqa: F401  (registers every table on Base.metadata)
 from flasky.config import async_database_url, load_config
 from flasky.migrations import context_options, migration_engine
+from flasky.models import counters
 from flasky.models.search_index import restore_sqlite_triggers
 
 config = context.config
@@ -54,8 +55,9 @@ def do_run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, **_options(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
-        # A migration that rebuilt posts or users on SQLite took the search triggers along.
+        # A migration that rebuilt a table on SQLite took its triggers along.
         restore_sqlite_triggers(connection)
+        counters.restore_sqlite_triggers(connection)
 
 
 async def run_async_migrations() -> None:

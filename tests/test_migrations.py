@@ -174,3 +174,71 @@ async def test_word_count_migration_counts_the_posts_already_written(empty_url):
         lambda c: c.execute(text("SELECT id, word_count FROM posts ORDER BY id")).all(), empty_url
     )
     assert [tuple(row) for row in counted] == [(1, 2), (2, 0)]
+
+
+async def test_comment_count_migration_counts_and_keeps_counting(empty_url):
+    await upgrade(empty_url, "8d03e111b2f0")  # the schema before posts had comment counts
+
+    def seed(connection: Connection) -> None:
+        for statement in (
+            "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7)",
+            "INSERT INTO users (id, email, username, email_key, username_key, role_id,"
+            " confirmed, member_since, last_seen) VALUES (1, 'a@example.com', 'a',"
+            " 'a@example.com', 'a', 1, true, '2024-01-01', '2024-01-01')",
+            "INSERT INTO posts (id, body, timestamp, author_id) VALUES"
+            " (1, 'x', '2024-01-01', 1), (2, 'y', '2024-01-01', 1)",
+            "INSERT INTO comments (body, timestamp, disabled, author_id, post_id) VALUES"
+            " ('a', '2024-01-01', false, 1, 1), ('b', '2024-01-01', false, 1, 1)",
+        ):
+            connection.execute(text(statement))
+
+    def comment_counts(connection: Connection) -> list[tuple]:
+        rows = connection.execute(text("SELECT id, comment_count FROM posts ORDER BY id"))
+        return [tuple(row) for row in rows]
+
+    def comment_on_2(connection: Connection) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO comments (body, timestamp, disabled, author_id, post_id)"
+                " VALUES ('c', '2024-01-01', false, 1, 2)"
+            )
+        )
+
+    await _run(seed, empty_url)
+    await upgrade(empty_url)
+    assert await _run(comment_counts, empty_url) == [(1, 2), (2, 0)]
+    await _run(comment_on_2, empty_url)
+    assert await _run(comment_counts, empty_url) == [(1, 2), (2, 1)]
+
+    # Down again: the column and its triggers go, and comments can still be written.
+    await downgrade(empty_url, "8d03e111b2f0")
+    await _run(comment_on_2, empty_url)
+
+
+async def test_sqlite_triggers_a_migration_dropped_come_back_and_recount(tmp_path):
+    from flasky.models import counters
+
+    url = async_database_url(f"sqlite:///{tmp_path / 'recreate.sqlite'}")
+    await upgrade(url)
+
+    def seed_and_lose_triggers(connection: Connection) -> list[tuple]:
+        for statement in (
+            "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', 1, 7)",
+            "INSERT INTO users (id, email, username, email_key, username_key, role_id, confirmed,"
+            " member_since, last_seen) VALUES (1, 'a@example.com', 'a', 'a@example.com', 'a', 1,"
+            " 1, '2024-01-01', '2024-01-01')",
+            "INSERT INTO posts (id, body, timestamp, author_id) VALUES (1, 'x', '2024-01-01', 1)",
+            # As a batch migration recreating `comments` would leave things:
+            *(statement for statement in counters.drop_statements("sqlite")),
+            "INSERT INTO comments (body, timestamp, disabled, author_id, post_id) VALUES"
+            " ('a', '2024-01-01', 0, 1, 1)",
+        ):
+            connection.execute(text(statement))
+        before = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+        counters.restore_sqlite_triggers(connection)
+        after = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+        connection.execute(text("DELETE FROM comments"))
+        emptied = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+        return [before, after, emptied]
+
+    assert await _run(seed_and_lose_triggers, url) == [0, 1, 0]

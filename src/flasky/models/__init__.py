@@ -1,6 +1,7 @@
 """The data model (docs/product.md), one module per thing modelled."""
 
 from flasky.db import Base
+from flasky.models import counters  # noqa: F401 - the count triggers' create/drop events
 from flasky.models.comment import Comment
 from flasky.models.event import Event
 from flasky.models.follow import Follow

@@ -81,6 +81,8 @@ class Post(Base):
     body_text: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
     # Counted on write with the HTML, so lists read it as a plain column.
     word_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Kept by the database's triggers (flasky/models/counters.py), never written here.
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # No single-column index: ix_posts_author_id_timestamp serves lookups by author_id too.
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

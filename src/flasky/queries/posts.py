@@ -16,7 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Row, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flasky.models import Comment, Follow, Post, User
+from flasky.models import Follow, Post, User
 from flasky.queries.pagination import Listing, Page, paginate
 from flasky.queries.records import columns_by_label, read_rows
 from flasky.queries.users import AUTHOR_COLUMNS, AuthorCard
@@ -53,16 +53,6 @@ class PostItem(NamedTuple):
 
 POST_LABELS = tuple(name for name in PostItem._fields if name != "author")
 
-# A post's comments, as a column of any statement over posts (evaluated per row).
-POST_COMMENT_COUNT = (
-    select(func.count())
-    .select_from(Comment)
-    .where(Comment.post_id == Post.id)
-    .correlate(Post)
-    .scalar_subquery()
-    .label("comment_count")
-)
-
 POST_COLUMNS = (
     Post.id.label("id"),
     Post.body.label("body"),
@@ -70,7 +60,8 @@ POST_COLUMNS = (
     Post.timestamp.label("timestamp"),
     Post.author_id.label("author_id"),
     Post.word_count.label("word_count"),
-    POST_COMMENT_COUNT,
+    # Kept by the database (models/counters.py): a column, not a count per row read.
+    Post.comment_count.label("comment_count"),
 )
 
 
