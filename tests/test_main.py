@@ -154,10 +154,21 @@ async def test_each_post_shows_its_word_count_and_reading_time(client, session):
     await make_post(session, ann, body="single")
     for url in ("/", "/user/ann", f"/post/{short.id}"):
         html = await text_of(await client.get(url))
-        assert "3 words · 1 min read" in html, url
+        assert "3 words &middot; 1 min read" in html, url  # shown as "3 words · 1 min read"
     html = await text_of(await client.get("/"))
-    assert "450 words · 3 min read" in html
-    assert "1 word · 1 min read" in html
+    assert "450 words &middot; 3 min read" in html
+    assert "1 word &middot; 1 min read" in html
+
+
+async def test_pages_of_ascii_text_are_ascii(client, session):
+    # The templates write non-ASCII punctuation as entities: one non-ASCII character makes
+    # Python encode a page character by character instead of copying it.
+    ann = await make_user(session, username="ann")
+    post = await make_post(session, ann, body="plain *words*")
+    await make_comment(session, ann, post, body="a plain comment")
+    for url in ("/", "/user/ann", f"/post/{post.id}", "/auth/login", "/auth/register"):
+        html = await text_of(await client.get(url))
+        assert html.isascii(), (url, sorted({c for c in html if not c.isascii()}))
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -81,7 +81,7 @@ async def test_statement_count_does_not_grow_with_the_page(app, database, sessio
     assert home.count('<li class="post"') == PER_PAGE
     # Per-post figures (comments, words) come in the page's own statement.
     assert home.count('class="post-reading-time"') == PER_PAGE
-    assert "3 words · 1 min read" in home  # "post by userN"
+    assert "3 words &middot; 1 min read" in home  # "post by userN"
     post_page = await (await client.get(pages["post"])).get_data(as_text=True)
     assert post_page.count('<li class="comment') == PER_PAGE
 

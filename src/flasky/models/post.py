@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from sqlalchemy import ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,14 +43,18 @@ def reading_minutes(word_count: int) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def reading_time(word_count: int) -> str:
-    """A post list's line for a post of that many words: "230 words · 2 min read".
+def reading_time(word_count: int) -> Markup:
+    """A post list's line for a post of that many words, as HTML: "230 words &middot;
+    2 min read" (shown as "230 words · 2 min read").
 
-    Remembered per count (a few thousand distinct counts at most in practice): the list
-    shows it on every row, and one cached string costs one autoescape in the template
+    The dot is an entity so that a page whose text is ASCII stays an ASCII string: one
+    non-ASCII character anywhere makes Python encode every character of the page one by
+    one (~10 instructions each, 0.25 ms of CPU for a 26 kB page) where an ASCII page is
+    copied. Remembered per count (a few thousand distinct counts at most in practice):
+    the list shows it on every row, and one cached string costs the template nothing
     where the counts, plural and minutes cost four."""
     words = "word" if word_count == 1 else "words"
-    return f"{word_count} {words} · {reading_minutes(word_count)} min read"
+    return Markup(f"{word_count} {words} &middot; {reading_minutes(word_count)} min read")
 
 
 def post_body_columns(body: str) -> dict[str, Any]:
