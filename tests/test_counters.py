@@ -1,7 +1,10 @@
-"""posts.comment_count, kept by the database (flasky/models/counters.py): right however a
-comment comes or goes. Runs on SQLite and on TEST_DATABASE_URL."""
+"""posts.comment_count and posts.comments_version, kept by the database
+(flasky/models/counters.py): right however a comment, or what it shows of its author,
+changes. Runs on SQLite and on TEST_DATABASE_URL."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -106,3 +109,77 @@ async def test_the_post_page_and_the_home_page_show_the_kept_count(session, clie
     for url in (f"/post/{post.id}", "/"):
         page = await (await client.get(url)).get_data(as_text=True)
         assert "4 Comments" in page, url
+
+
+# -- posts.comments_version ------------------------------------------------------------------
+
+
+async def versions(session, *posts: Post) -> list[int | None]:
+    rows = await session.execute(
+        select(Post.id, Post.comments_version).where(Post.id.in_([p.id for p in posts]))
+    )
+    found = dict(rows.all())
+    return [found.get(p.id) for p in posts]
+
+
+async def test_a_post_never_commented_has_version_0_and_every_comment_change_moves_it(session):
+    ann = await make_user(session, username="ann")
+    post, other = await make_post(session, ann), await make_post(session, ann)
+    assert await versions(session, post, other) == [0, 0]
+
+    seen = [0]
+
+    async def moved() -> bool:
+        now, untouched = await versions(session, post, other)
+        fresh = now not in seen
+        seen.append(now)
+        return fresh and untouched == 0
+
+    comment = await make_comment(session, ann, post)
+    assert await moved()
+    for change in ({"disabled": True}, {"body_html": "<p>edited</p>"}, {"disabled": False}):
+        await session.execute(update(Comment).where(Comment.id == comment.id).values(**change))
+        await session.commit()
+        assert await moved(), change
+    await session.execute(delete(Comment).where(Comment.id == comment.id))
+    await session.commit()
+    assert await moved()
+
+
+async def test_a_moved_comment_moves_both_posts_versions(session):
+    ann = await make_user(session, username="ann")
+    first, second = await make_post(session, ann), await make_post(session, ann)
+    comment = await make_comment(session, ann, first)
+    before = await versions(session, first, second)
+    await session.execute(update(Comment).where(Comment.id == comment.id).values(post_id=second.id))
+    await session.commit()
+    after = await versions(session, first, second)
+    assert after[0] != before[0] and after[1] != before[1]
+
+
+async def test_what_a_comment_shows_of_its_author_moves_the_versions_of_their_posts(session):
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    commented, elsewhere = await make_post(session, ann), await make_post(session, ann)
+    await make_comment(session, bob, commented)
+    await make_comment(session, ann, elsewhere)  # ann's changes are not bob's
+    before = await versions(session, commented, elsewhere)
+
+    # Seen by nobody on a comment: the versions stay.
+    seen_now = datetime.now(UTC)
+    await session.execute(
+        update(User).where(User.id == bob.id).values(name="Bob", about_me="hi", last_seen=seen_now)
+    )
+    await session.commit()
+    assert await versions(session, commented, elsewhere) == before
+
+    for change in (
+        {"username": "robert"},
+        {"avatar_file": "robert.png"},
+        {"email": "robert@example.com", "avatar_hash": "0" * 32},
+    ):
+        await session.execute(update(User).where(User.id == bob.id).values(**change))
+        await session.commit()
+        now = await versions(session, commented, elsewhere)
+        assert now[0] != before[0] and now[1] == before[1], change
+        before = now

@@ -176,21 +176,32 @@ async def test_word_count_migration_counts_the_posts_already_written(empty_url):
     assert [tuple(row) for row in counted] == [(1, 2), (2, 0)]
 
 
+def _seed_two_posts(connection: Connection, comments_on_1: int) -> None:
+    """A user, posts 1 and 2, and `comments_on_1` comments on post 1, in plain SQL (the
+    schema of an older revision, which the models no longer describe)."""
+    for statement in (
+        "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7)",
+        "INSERT INTO users (id, email, username, email_key, username_key, role_id,"
+        " confirmed, member_since, last_seen) VALUES (1, 'a@example.com', 'a',"
+        " 'a@example.com', 'a', 1, true, '2024-01-01', '2024-01-01')",
+        "INSERT INTO posts (id, body, timestamp, author_id) VALUES"
+        " (1, 'x', '2024-01-01', 1), (2, 'y', '2024-01-01', 1)",
+    ):
+        connection.execute(text(statement))
+    for n in range(comments_on_1):
+        connection.execute(
+            text(
+                "INSERT INTO comments (body, timestamp, disabled, author_id, post_id)"
+                f" VALUES ('c{n}', '2024-01-01', false, 1, 1)"
+            )
+        )
+
+
 async def test_comment_count_migration_counts_and_keeps_counting(empty_url):
     await upgrade(empty_url, "8d03e111b2f0")  # the schema before posts had comment counts
 
     def seed(connection: Connection) -> None:
-        for statement in (
-            "INSERT INTO roles (id, name, \"default\", permissions) VALUES (1, 'User', true, 7)",
-            "INSERT INTO users (id, email, username, email_key, username_key, role_id,"
-            " confirmed, member_since, last_seen) VALUES (1, 'a@example.com', 'a',"
-            " 'a@example.com', 'a', 1, true, '2024-01-01', '2024-01-01')",
-            "INSERT INTO posts (id, body, timestamp, author_id) VALUES"
-            " (1, 'x', '2024-01-01', 1), (2, 'y', '2024-01-01', 1)",
-            "INSERT INTO comments (body, timestamp, disabled, author_id, post_id) VALUES"
-            " ('a', '2024-01-01', false, 1, 1), ('b', '2024-01-01', false, 1, 1)",
-        ):
-            connection.execute(text(statement))
+        _seed_two_posts(connection, comments_on_1=2)
 
     def comment_counts(connection: Connection) -> list[tuple]:
         rows = connection.execute(text("SELECT id, comment_count FROM posts ORDER BY id"))
@@ -234,11 +245,53 @@ async def test_sqlite_triggers_a_migration_dropped_come_back_and_recount(tmp_pat
             " ('a', '2024-01-01', 0, 1, 1)",
         ):
             connection.execute(text(statement))
-        before = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+
+        def post() -> tuple:
+            return tuple(
+                connection.execute(text("SELECT comment_count, comments_version FROM posts")).one()
+            )
+
+        before = post()
         counters.restore_sqlite_triggers(connection)
-        after = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+        after = post()
         connection.execute(text("DELETE FROM comments"))
-        emptied = connection.execute(text("SELECT comment_count FROM posts")).scalar_one()
+        emptied = post()
         return [before, after, emptied]
 
-    assert await _run(seed_and_lose_triggers, url) == [0, 1, 0]
+    before, after, emptied = await _run(seed_and_lose_triggers, url)
+    assert [before[0], after[0], emptied[0]] == [0, 1, 0]
+    # The comment written while no trigger watched has moved the version, and so has its
+    # deletion since.
+    assert before[1] == 0 and after[1] != 0 and emptied[1] not in (0, after[1])
+
+
+async def test_comments_version_migration_moves_commented_posts_and_goes_down_again(empty_url):
+    await upgrade(empty_url, "c0a7e5d1f3b9")  # the schema before posts had versions
+
+    def seed(connection: Connection) -> None:
+        _seed_two_posts(connection, comments_on_1=1)
+
+    def versions(connection: Connection) -> list[int]:
+        rows = connection.execute(text("SELECT comments_version FROM posts ORDER BY id"))
+        return [row[0] for row in rows]
+
+    def comment_on_2(connection: Connection) -> list[tuple]:
+        connection.execute(
+            text(
+                "INSERT INTO comments (body, timestamp, disabled, author_id, post_id)"
+                " VALUES ('c', '2024-01-01', false, 1, 2)"
+            )
+        )
+        rows = connection.execute(text("SELECT id, comment_count FROM posts ORDER BY id"))
+        return [tuple(row) for row in rows]
+
+    await _run(seed, empty_url)
+    await upgrade(empty_url)
+    first, second = await _run(versions, empty_url)
+    assert first != 0 and second == 0  # a post with comments never keeps version 0
+    assert await _run(comment_on_2, empty_url) == [(1, 1), (2, 1)]
+    assert (await _run(versions, empty_url))[1] != 0
+
+    # Down again: the column and its triggers go, the counts keep counting.
+    await downgrade(empty_url, "c0a7e5d1f3b9")
+    assert await _run(comment_on_2, empty_url) == [(1, 1), (2, 2)]

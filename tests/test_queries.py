@@ -96,8 +96,9 @@ async def test_the_post_page_shares_the_columns_a_post_and_a_comment_both_have(s
 
     statement = comments._post_with_comment_page()
     labels = [column.key for column in statement.selected_columns]
-    assert len(labels) == len(set(labels)) == 14
+    assert len(labels) == len(set(labels)) == 15
     assert {"id", "body_html", "timestamp", "author_username", ONE_ROW} <= set(labels)
+    assert comments.COMMENTS_VERSION in labels
 
     ann = await make_user(session, username="ann")
     bob = await make_user(session, username="bob")
@@ -181,3 +182,55 @@ def test_counts_are_count_star():
             sql = str(statement.compile(dialect=dialect))
             assert not re.search(r"count\(\w+\.\w+\)", sql), sql
     assert "count(*)" in str(posts._all_posts().window_with_total.compile())
+
+
+async def test_the_post_page_reads_its_comments_again_only_when_they_changed(session, monkeypatch):
+    """Each worker keeps the comment records of the pages it showed, with the post's
+    comments_version; the statement skips the window while the version is the kept one."""
+    from sqlalchemy import update
+
+    from flasky.models import Comment, User
+
+    read = []
+    real_read_rows = comments.read_rows
+
+    async def counting_read_rows(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        rows = await real_read_rows(*args, **kwargs)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(comments, "read_rows", counting_read_rows)
+    ann = await make_user(session, username="ann")
+    bob = await make_user(session, username="bob")
+    post = await make_post(session, ann, body="the post")
+    made = [await make_comment(session, bob, post, body=f"comment {n}") for n in range(3)]
+    await session.commit()
+
+    async def view() -> list:
+        found = await comments.post_with_comments_page(session, post.id, page=1, per_page=10)
+        assert found is not None and found[0].comment_count == len(found[1].items)
+        return found[1].items
+
+    first = await view()
+    again = await view()
+    assert again is first  # the kept records themselves
+    assert read == [4, 1]  # the post and its 3 comments, then the post row alone
+
+    await make_comment(session, ann, post, body="a new one")
+    await session.commit()
+    added = await view()
+    assert [c.body for c in added][-1] == "a new one" and read[-1] == 5
+
+    await session.execute(update(Comment).where(Comment.id == made[0].id).values(disabled=True))
+    await session.commit()
+    assert (await view())[0].disabled is True
+
+    await session.execute(update(User).where(User.id == bob.id).values(username="robert"))
+    await session.commit()
+    renamed = await view()
+    assert [c.author.username for c in renamed] == ["robert"] * 3 + ["ann"]
+    assert await view() is renamed and read[-1] == 1
+
+    # Another page, or another page size, is kept apart.
+    other = await comments.post_with_comments_page(session, post.id, page=2, per_page=2)
+    assert other is not None and [c.body for c in other[1].items] == ["comment 2", "a new one"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from flasky.models.counters import create_statements, drop_statements
+from flasky.models.counters import count_drop_statements, count_statements
 
 # revision identifiers, used by Alembic.
 revision: str = "c0a7e5d1f3b9"
@@ -30,12 +30,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("comment_count", sa.Integer(), server_default="0", nullable=False)
         )
-    for statement in create_statements(_dialect()):
+    for statement in count_statements(_dialect()):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in drop_statements(_dialect()):
+    for statement in count_drop_statements(_dialect()):
         op.execute(statement)
     with op.batch_alter_table("posts") as batch:
         batch.drop_column("comment_count")

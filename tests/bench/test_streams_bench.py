@@ -55,11 +55,14 @@ def test_a_small_run_measures_every_subscriber_and_writes_the_section(database_u
     assert (app["server"], app["attempted"], app["streaming"]) == ("flasky", 20, 20)
     for step, subscribers in (("8", 8), ("20", 20)):
         fan_out = app["fan_out"][step]
-        # Every subscriber read each comment, once, after its commit returned.
+        # Every subscriber read each comment, once, and none before its commit. The
+        # clock is the writer's note that its commit returned, taken after the database
+        # answered: the event leaves at the commit itself and has reached a subscriber up
+        # to ~0.1 ms before that note (on PostgreSQL in CI), never milliseconds before.
         assert fan_out["expected"] == fan_out["received"] == 2 * subscribers
         assert fan_out["exactly_once"] == 2 * subscribers
         assert len(fan_out["delays_ms"]) == 2 * subscribers
-        assert min(fan_out["delays_ms"]) >= 0
+        assert min(fan_out["delays_ms"]) >= -2
         assert fan_out["p50_ms"] <= fan_out["p99_ms"] <= fan_out["max_ms"]
     assert app["kb_per_stream"] is not None and app["idle_rps"] > 0
     # gthread answers one stream per thread; the others wait for a free thread.

@@ -1,4 +1,4 @@
-"""Counts kept beside the row they count, by the database itself.
+"""Counts and versions kept beside the row they describe, by the database itself.
 
 `posts.comment_count` is how many comments a post has. Every list of posts shows it and
 the post page needs it for its page links; counted on read it cost every view of a post
@@ -9,12 +9,21 @@ post or an author deleted with their comments (ON DELETE CASCADE), or SQL typed 
 Concurrent comments on one post wait for each other's update of the post's row; that is
 the price, paid on writes, which are rare beside reads.
 
+`posts.comments_version` changes whenever what the post page shows of the post's
+comments could: a comment added, deleted, edited, moderated or moved, or one of their
+authors renamed or given another avatar or address. It is a random 62-bit number, not a
+counter, so a database recreated from scratch or restored from a backup never pairs an old
+version with other comments. The post page keeps the comment records it read for a
+version (flasky.queries.comments) and reads the 30 rows again only when the version
+moved: any worker or host that writes moves it, in the same transaction. A post whose
+comments never changed has version 0 and no comments.
+
 This DDL is written once and used twice, as flasky.models.search_index's is: by the
 migration that adds the count to existing databases, and by the metadata's create
 event, so schemas built with `metadata.create_all` (the test suite) have it too.
 SQLite drops a table's triggers with the table when a migration recreates it ("move and
 copy"); alembic/env.py runs `restore_sqlite_triggers` after every migration, which puts
-them back and counts again.
+them back, counts again and moves every version.
 """
 
 from __future__ import annotations
@@ -75,6 +84,66 @@ $$""",
     return statements
 
 
+# -- posts.comments_version -----------------------------------------------------------------
+# The authors' columns a comment row shows (queries/users.py AUTHOR_COLUMNS).
+AUTHOR_SHOWN = ("username", "email", "avatar_hash", "avatar_file")
+VERSION = "posts_comments_version"
+_SQLITE_RANDOM = "(random() & 4611686018427387903)"
+_PG_RANDOM = "floor(random() * 4611686018427387904)::bigint"
+
+
+def _move_versions(random: str, where: str) -> str:
+    return f"UPDATE posts SET comments_version = {random} WHERE {where}"
+
+
+_COMMENTED_BY_NEW = "id IN (SELECT post_id FROM comments WHERE author_id = new.id)"
+
+
+def _sqlite_version_triggers() -> dict[str, str]:
+    def move(where: str) -> str:
+        return _move_versions(_SQLITE_RANDOM, where) + ";"
+
+    changed = " OR ".join(f"old.{column} IS NOT new.{column}" for column in AUTHOR_SHOWN)
+    return {
+        f"{VERSION}_insert": f"CREATE TRIGGER {VERSION}_insert AFTER INSERT ON comments "
+        f"BEGIN {move('id = new.post_id')} END",
+        f"{VERSION}_delete": f"CREATE TRIGGER {VERSION}_delete AFTER DELETE ON comments "
+        f"BEGIN {move('id = old.post_id')} END",
+        f"{VERSION}_update": f"CREATE TRIGGER {VERSION}_update AFTER UPDATE ON comments "
+        f"BEGIN {move('id IN (old.post_id, new.post_id)')} END",
+        f"{VERSION}_author": f"CREATE TRIGGER {VERSION}_author AFTER UPDATE OF "
+        f"{', '.join(AUTHOR_SHOWN)} ON users WHEN {changed} "
+        f"BEGIN {move(_COMMENTED_BY_NEW)} END",
+    }
+
+
+def _pg_version_create() -> list[str]:
+    changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in AUTHOR_SHOWN)
+    return [
+        f"""CREATE OR REPLACE FUNCTION {VERSION}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'users' THEN
+        {_move_versions(_PG_RANDOM, _COMMENTED_BY_NEW)};
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {_move_versions(_PG_RANDOM, "id = NEW.post_id")};
+    END IF;
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.post_id IS DISTINCT FROM NEW.post_id) THEN
+        {_move_versions(_PG_RANDOM, "id = OLD.post_id")};
+    END IF;
+    RETURN NULL;
+END
+$$""",
+        f"CREATE TRIGGER {VERSION} AFTER INSERT OR DELETE OR UPDATE ON comments "
+        f"FOR EACH ROW EXECUTE FUNCTION {VERSION}()",
+        f"CREATE TRIGGER {VERSION}_author AFTER UPDATE OF {', '.join(AUTHOR_SHOWN)} ON users "
+        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {VERSION}()",
+        # Comments written before the triggers: no post may keep version 0 with them.
+        _move_versions(_PG_RANDOM, "comment_count > 0 OR comments_version <> 0"),
+    ]
+
+
 def _pg_drop() -> list[str]:
     statements = []
     for table, column, _counted, _key in COUNTED:
@@ -92,19 +161,49 @@ def _sqlite_create() -> list[str]:
     return statements
 
 
+# Comments written while no trigger watched: no post may keep version 0 with them (runs
+# after the recount).
+_SQLITE_MOVE_ALL = _move_versions(_SQLITE_RANDOM, "comment_count > 0 OR comments_version <> 0")
+
+
 def _sqlite_drop() -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for c in COUNTED for name in _sqlite_triggers(*c)]
 
 
-def create_statements(dialect_name: str) -> list[str]:
-    """The DDL that keeps the counts from now on, and counts the rows already there (the
-    count columns themselves are the models')."""
+def count_statements(dialect_name: str) -> list[str]:
+    """The DDL that keeps the comment counts from now on and counts the comments already
+    there (the count column itself is the model's)."""
     return _pg_create() if dialect_name == "postgresql" else _sqlite_create()
 
 
-def drop_statements(dialect_name: str) -> list[str]:
-    """The DDL that removes everything create_statements made (each part if it exists)."""
+def count_drop_statements(dialect_name: str) -> list[str]:
+    """The DDL that removes what count_statements made (each part if it exists)."""
     return _pg_drop() if dialect_name == "postgresql" else _sqlite_drop()
+
+
+def version_statements(dialect_name: str) -> list[str]:
+    """The DDL that moves the comments' versions from now on, and moves the version of
+    every post that has comments already (the column itself is the model's)."""
+    if dialect_name == "postgresql":
+        return _pg_version_create()
+    return [*_sqlite_version_triggers().values(), _SQLITE_MOVE_ALL]
+
+
+def version_drop_statements(dialect_name: str) -> list[str]:
+    """The DDL that removes what version_statements made (each part if it exists)."""
+    if dialect_name == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {VERSION}() CASCADE"]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in _sqlite_version_triggers()]
+
+
+def create_statements(dialect_name: str) -> list[str]:
+    """All of it: the counts, then the versions."""
+    return count_statements(dialect_name) + version_statements(dialect_name)
+
+
+def drop_statements(dialect_name: str) -> list[str]:
+    """All of it, each part if it exists."""
+    return version_drop_statements(dialect_name) + count_drop_statements(dialect_name)
 
 
 def restore_sqlite_triggers(connection: Connection) -> None:
@@ -127,6 +226,16 @@ def restore_sqlite_triggers(connection: Connection) -> None:
             connection.exec_driver_sql(ddl)
         if missing:
             connection.exec_driver_sql(_recount(*counting))
+    if not {"posts", "comments", "users"} <= existing.keys():
+        return
+    columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(posts)")}
+    if "comments_version" not in columns:  # before the migration that adds the versions
+        return
+    missing = [ddl for name, ddl in _sqlite_version_triggers().items() if name not in existing]
+    for ddl in missing:
+        connection.exec_driver_sql(ddl)
+    if missing:
+        connection.exec_driver_sql(_SQLITE_MOVE_ALL)
 
 
 @event.listens_for(Base.metadata, "after_create")

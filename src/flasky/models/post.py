@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flasky.db import Base, UTCDateTime, utcnow
@@ -88,6 +88,8 @@ class Post(Base):
     word_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Kept by the database's triggers (flasky/models/counters.py), never written here.
     comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Moved by the same triggers whenever the post page's comments could look different.
+    comments_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # No single-column index: ix_posts_author_id_timestamp serves lookups by author_id too.
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
