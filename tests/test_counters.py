@@ -183,3 +183,13 @@ async def test_what_a_comment_shows_of_its_author_moves_the_versions_of_their_po
         now = await versions(session, commented, elsewhere)
         assert now[0] != before[0] and now[1] == before[1], change
         before = now
+
+
+def test_every_author_column_a_comment_row_shows_moves_the_version():
+    """A column added to the author card must be added to the version's triggers too, or
+    a kept page of comments would go on showing its old value."""
+    from flasky.models.counters import AUTHOR_SHOWN
+    from flasky.queries.users import AUTHOR_COLUMNS
+
+    shown = {column.element.key for column in AUTHOR_COLUMNS}
+    assert shown <= set(AUTHOR_SHOWN)

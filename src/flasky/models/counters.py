@@ -97,6 +97,10 @@ def _move_versions(random: str, where: str) -> str:
 
 
 _COMMENTED_BY_NEW = "id IN (SELECT post_id FROM comments WHERE author_id = new.id)"
+# Comments written while no trigger watched (before the triggers, or while a migration had
+# dropped them): no post may keep version 0 with them. Runs after the recount.
+_ANY_COMMENTED = "comment_count > 0 OR comments_version <> 0"
+_SQLITE_MOVE_ALL = _move_versions(_SQLITE_RANDOM, _ANY_COMMENTED)
 
 
 def _sqlite_version_triggers() -> dict[str, str]:
@@ -139,8 +143,7 @@ $$""",
         f"FOR EACH ROW EXECUTE FUNCTION {VERSION}()",
         f"CREATE TRIGGER {VERSION}_author AFTER UPDATE OF {', '.join(AUTHOR_SHOWN)} ON users "
         f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {VERSION}()",
-        # Comments written before the triggers: no post may keep version 0 with them.
-        _move_versions(_PG_RANDOM, "comment_count > 0 OR comments_version <> 0"),
+        _move_versions(_PG_RANDOM, _ANY_COMMENTED),
     ]
 
 
@@ -159,11 +162,6 @@ def _sqlite_create() -> list[str]:
         statements += _sqlite_triggers(*counting).values()
         statements.append(_recount(*counting))
     return statements
-
-
-# Comments written while no trigger watched: no post may keep version 0 with them (runs
-# after the recount).
-_SQLITE_MOVE_ALL = _move_versions(_SQLITE_RANDOM, "comment_count > 0 OR comments_version <> 0")
 
 
 def _sqlite_drop() -> list[str]:
@@ -207,8 +205,9 @@ def drop_statements(dialect_name: str) -> list[str]:
 
 
 def restore_sqlite_triggers(connection: Connection) -> None:
-    """Put back the triggers a migration dropped with their table, and count again (rows
-    may have changed while no trigger watched them). Run after migrations."""
+    """Put back the triggers a migration dropped with their table, then count again and
+    move every commented post's version (rows may have changed while no trigger watched
+    them). Run after migrations."""
     if connection.dialect.name != "sqlite":
         return
     existing = {
@@ -216,26 +215,33 @@ def restore_sqlite_triggers(connection: Connection) -> None:
     }
     for counting in COUNTED:
         table, column, counted, _key = counting
-        if table not in existing or counted not in existing:
-            continue
-        columns = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")}
-        if column not in columns:  # before the migration that adds the count
-            continue
-        missing = [ddl for name, ddl in _sqlite_triggers(*counting).items() if name not in existing]
-        for ddl in missing:
-            connection.exec_driver_sql(ddl)
-        if missing:
-            connection.exec_driver_sql(_recount(*counting))
-    if not {"posts", "comments", "users"} <= existing.keys():
+        triggers = _sqlite_triggers(*counting)
+        _restore(connection, existing, (table, counted), column, triggers, _recount(*counting))
+    tables = ("posts", "comments", "users")
+    triggers = _sqlite_version_triggers()
+    _restore(connection, existing, tables, "comments_version", triggers, _SQLITE_MOVE_ALL)
+
+
+def _restore(
+    connection: Connection,
+    existing: dict[str, str],
+    tables: tuple[str, ...],
+    column: str,
+    triggers: dict[str, str],
+    catch_up: str,
+) -> None:
+    """Create whichever of `triggers` (on `tables`, keeping `column` of the first) are
+    missing, then run `catch_up` once; nothing before the migration that adds `column`."""
+    if not all(table in existing for table in tables):
         return
-    columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(posts)")}
-    if "comments_version" not in columns:  # before the migration that adds the versions
+    columns = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({tables[0]})")}
+    if column not in columns:  # before the migration that adds it
         return
-    missing = [ddl for name, ddl in _sqlite_version_triggers().items() if name not in existing]
+    missing = [ddl for name, ddl in triggers.items() if name not in existing]
     for ddl in missing:
         connection.exec_driver_sql(ddl)
     if missing:
-        connection.exec_driver_sql(_SQLITE_MOVE_ALL)
+        connection.exec_driver_sql(catch_up)
 
 
 @event.listens_for(Base.metadata, "after_create")
